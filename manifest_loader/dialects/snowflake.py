@@ -1,0 +1,32 @@
+"""Snowflake: DDL commits implicitly, unquoted names are stored in upper case.
+
+Docs: https://docs.snowflake.com/en/sql-reference/sql/copy-into-table,
+https://docs.snowflake.com/en/sql-reference/transactions
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from .base import Dialect
+
+
+class Snowflake(Dialect):
+    name = "snowflake"
+    title = "Snowflake"
+    sqlglot_dialect = "snowflake"
+    transactional_ddl = False
+    max_identifier_bytes = 255
+    case_folding = "upper"
+    unquoted_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+    fold_quoted = False
+    varchar_counts = "characters"
+    paramstyle = "named"
+    type_map: ClassVar[dict[str, str]] = {
+        "boolean": "BOOLEAN", "smallint": "NUMBER(5,0)", "integer": "NUMBER(10,0)",
+        "bigint": "NUMBER(19,0)", "decimal": "NUMBER({precision},{scale})", "real": "FLOAT",
+        "double": "FLOAT", "varchar": "VARCHAR", "varchar(n)": "VARCHAR({length})",
+        "char(n)": "CHAR({length})", "date": "DATE", "time": "TIME", "timestamp": "TIMESTAMP_NTZ",
+        "timestamptz": "TIMESTAMP_TZ", "json": "VARIANT", "binary": "BINARY",
+    }

@@ -1,0 +1,293 @@
+"""Read a manifest file into validated, frozen dataclasses.
+
+Order of work: YAML with positions -> `${VAR}` interpolation -> JSON Schema -> checks that
+need only the manifest itself (versions, duplicates, modes, foreign-key graph, secrets).
+Checks that need the Parquet schemas or the target dialect live in `resolve.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError, Problem
+from .interpolate import interpolate_document
+from .schema_errors import schema_problems
+from .types import PortableType, TypeProblem, parse_type
+from .yamlpos import PositionedDocument, load_positioned
+
+SUPPORTED_VERSIONS = (1,)
+CHECK_NAMES = ("not_null", "primary_key", "foreign_keys", "varchar_length", "row_count")
+_PASSWORD_IN_URL = re.compile(r"^[^:/?#]+://[^/@:?#]*:[^/@?#]+@|[?&](password|secret|token)[a-z_]*=[^&]",
+                              re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Which loader-enforced checks run for a table (all on by default)."""
+
+    not_null: bool = True
+    primary_key: bool = True
+    foreign_keys: bool = True
+    varchar_length: bool = True
+    row_count: bool = True
+
+
+@dataclass(frozen=True)
+class ColumnOverride:
+    name: str
+    type: PortableType | None = None
+    nullable: bool | None = None
+    native: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    index: int
+    name: str
+    source: str
+    mode: str
+    primary_key: tuple[str, ...] = ()
+    merge_keys: tuple[str, ...] = ()
+    columns: tuple[ColumnOverride, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: Checks = Checks()
+    redshift: Mapping[str, Any] = field(default_factory=dict)
+    snowflake: Mapping[str, Any] = field(default_factory=dict)
+
+    def override(self, column: str) -> ColumnOverride | None:
+        return next((c for c in self.columns if c.name == column), None)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    display_path: str
+    text_sha256: str
+    version: int
+    name: str
+    description: str
+    warehouse: str
+    schema: str
+    url: str | None
+    iam_role: str | None
+    storage_integration: str | None
+    stage_url: str | None
+    stage_cleanup: str
+    tables: tuple[TableSpec, ...]
+    doc: PositionedDocument = field(repr=False, compare=False)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def table(self, name: str) -> TableSpec:
+        return next(t for t in self.tables if t.name == name)
+
+
+def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Manifest:
+    """Read, interpolate, validate; raise ManifestError listing every problem found."""
+    env = os.environ if env is None else env
+    file = Path(path)
+    display = str(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError([Problem(display, 1, 1, "$", "no such manifest file")]) from None
+    except OSError as exc:
+        raise ManifestError([Problem(display, 1, 1, "$", f"cannot read the manifest: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(display, 1, 1, "$", f"the manifest is not UTF-8 text "
+                                     f"(bad byte at offset {exc.start})")]) from None
+    doc = load_positioned(text, display)
+    version_problem = _version_problem(doc)
+    if version_problem:
+        raise ManifestError([version_problem])
+    data, interpolated, problems = interpolate_document(doc, env)
+    problems += schema_problems(data, doc)
+    problems += _semantic_problems_tolerant(data, doc, interpolated, schema_clean=not problems)
+    if problems:
+        raise ManifestError(problems)
+    return _build(data, doc, file, display, hashlib.sha256(raw).hexdigest())
+
+
+def _version_problem(doc: PositionedDocument) -> Problem | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        return doc.problem((), "a manifest is a mapping with keys version, name, target and tables")
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version not in SUPPORTED_VERSIONS:
+        from . import __version__
+
+        return doc.problem(("version",), f"manifest version {version} is not supported by manifest-loader "
+                           f"{__version__}; it reads version {', '.join(map(str, SUPPORTED_VERSIONS))}")
+    return None
+
+
+def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated: set,
+                                schema_clean: bool) -> list[Problem]:
+    """Semantic checks; on a manifest with schema errors, run them as far as its shape allows.
+
+    Reporting every mistake at once saves the user a round trip per mistake, but checks written
+    for schema-valid data may trip over a malformed part, which the schema already reported.
+    """
+    if schema_clean:
+        return _semantic_problems(data, doc, interpolated)
+    try:
+        return _semantic_problems(data, doc, interpolated)
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return []
+
+
+def _effective_mode(table: dict[str, Any], data: dict[str, Any]) -> str:
+    return table.get("mode") or data.get("defaults", {}).get("mode") or "replace"
+
+
+def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set) -> list[Problem]:
+    problems: list[Problem] = []
+    url = data["target"].get("url")
+    if url and ("target", "url") not in interpolated and _PASSWORD_IN_URL.search(url):
+        problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put it in an "
+                                    "environment variable and write ${DW_SIMULATOR_REDSHIFT_URL} "
+                                    "(or ${DW_SIMULATOR_SNOWFLAKE_URL})"))
+    seen: dict[str, int] = {}
+    tables = data["tables"]
+    for i, table in enumerate(tables):
+        folded = table["name"].lower()
+        if folded in seen:
+            first = tables[seen[folded]]["name"]
+            how = "" if first == table["name"] else " after case folding (Redshift folds names to lowercase)"
+            problems.append(doc.problem(("tables", i, "name"), f"table '{table['name']}' has the same name "
+                                        f"as $.tables[{seen[folded]}] ('{first}'){how}"))
+        else:
+            seen[folded] = i
+        problems += _table_problems(table, i, data, doc)
+    problems += _foreign_key_problems(tables, doc)
+    return problems
+
+
+def _table_problems(table: dict[str, Any], i: int, data: dict[str, Any],
+                    doc: PositionedDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    mode = _effective_mode(table, data)
+    if mode == "merge" and not table.get("merge_keys"):
+        problems.append(doc.problem(("tables", i, "mode") if "mode" in table else ("tables", i),
+                                    f"table '{table['name']}' uses mode merge but has no merge_keys; list the "
+                                    "columns that identify a row"))
+    if table.get("merge_keys") and mode != "merge":
+        problems.append(doc.problem(("tables", i, "merge_keys"), f"merge_keys only apply in mode merge, "
+                                    f"and table '{table['name']}' uses mode {mode}"))
+    for column, spec in table.get("columns", {}).items():
+        if "type" in spec:
+            try:
+                parse_type(spec["type"])
+            except TypeProblem as exc:
+                problems.append(doc.problem(("tables", i, "columns", column, "type"), str(exc)))
+    redshift = table.get("redshift", {})
+    if redshift.get("diststyle") == "key" and "distkey" not in redshift:
+        problems.append(doc.problem(("tables", i, "redshift", "diststyle"),
+                                    "diststyle key needs a distkey column"))
+    if "distkey" in redshift and redshift.get("diststyle", "key") != "key":
+        problems.append(doc.problem(("tables", i, "redshift", "distkey"),
+                                    f"distkey needs diststyle key, not {redshift['diststyle']}"))
+    return problems
+
+
+def _foreign_key_problems(tables: list[dict[str, Any]], doc: PositionedDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    names = {t["name"] for t in tables}
+    edges: dict[str, set[str]] = {t["name"]: set() for t in tables}
+    for i, table in enumerate(tables):
+        for j, fk in enumerate(table.get("foreign_keys", [])):
+            ref = fk["references"]
+            where = ("tables", i, "foreign_keys", j)
+            if ref["table"] not in names:
+                problems.append(doc.problem((*where, "references", "table"),
+                                            f"foreign key references unknown table '{ref['table']}'; "
+                                            f"tables are: {', '.join(sorted(names))}"))
+                continue
+            if len(fk["columns"]) != len(ref["columns"]):
+                problems.append(doc.problem((*where, "columns"), f"foreign key has {len(fk['columns'])} "
+                                            f"columns but references {len(ref['columns'])}"))
+            if ref["table"] != table["name"]:
+                edges[table["name"]].add(ref["table"])
+    cycle = _find_cycle(edges)
+    if cycle:
+        index = next(i for i, t in enumerate(tables) if t["name"] == cycle[0])
+        problems.append(doc.problem(("tables", index, "foreign_keys"),
+                                    f"foreign keys form a cycle: {' -> '.join(cycle)}; no load order "
+                                    "puts every parent first"))
+    return problems
+
+
+def _find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for child in sorted(edges[node]):
+            if state.get(child) == 1:
+                return [*stack[stack.index(child):], child]
+            if child not in state and (found := visit(child)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in edges:
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def _checks(value: Any, default: Checks) -> Checks:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return Checks(*(value for _ in CHECK_NAMES))
+    return Checks(**{name: value.get(name, getattr(default, name)) for name in CHECK_NAMES})
+
+
+def _build(data: dict[str, Any], doc: PositionedDocument, path: Path, display: str, digest: str) -> Manifest:
+    defaults = data.get("defaults", {})
+    default_checks = _checks(defaults.get("checks"), Checks())
+    tables = []
+    for i, t in enumerate(data["tables"]):
+        overrides = tuple(
+            ColumnOverride(name=column, type=parse_type(spec["type"]) if "type" in spec else None,
+                           nullable=spec.get("nullable"),
+                           native={d: s["type"] for d, s in spec.items() if d in ("redshift", "snowflake")})
+            for column, spec in t.get("columns", {}).items())
+        fks = tuple(ForeignKey(tuple(fk["columns"]), fk["references"]["table"],
+                               tuple(fk["references"]["columns"])) for fk in t.get("foreign_keys", []))
+        tables.append(TableSpec(
+            index=i, name=t["name"], source=t["source"], mode=_effective_mode(t, data),
+            primary_key=tuple(t.get("primary_key", ())), merge_keys=tuple(t.get("merge_keys", ())),
+            columns=overrides, foreign_keys=fks, checks=_checks(t.get("checks"), default_checks),
+            redshift=dict(t.get("redshift", {})), snowflake=dict(t.get("snowflake", {}))))
+    target = data["target"]
+    stage = data.get("stage", {})
+    return Manifest(
+        path=path.resolve(), display_path=display, text_sha256=digest, version=data["version"],
+        name=data["name"], description=data.get("description", ""), warehouse=target["warehouse"],
+        schema=target.get("schema") or data["name"], url=target.get("url"),
+        iam_role=target.get("redshift", {}).get("iam_role"),
+        storage_integration=target.get("snowflake", {}).get("storage_integration"),
+        stage_url=stage.get("url"), stage_cleanup=stage.get("cleanup", "never"),
+        tables=tuple(tables), doc=doc)

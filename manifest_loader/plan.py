@@ -1,0 +1,287 @@
+"""A plan: the ordered, rendered SQL steps of one load, with their transaction boundaries.
+
+`build_plan` is pure: it reads nothing but its arguments and writes nothing, so `plan`
+prints exactly what `apply` will run. Dialect differences live in the templates and the
+dialect classes; this module only decides which operations a load needs, in which order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .render import Renderer
+from .resolve import ResolvedManifest, ResolvedTable
+from .sources import SourceFile
+from .target import Target
+
+LEDGER_TABLE = "_manifest_loader_ledger"
+STAGING_SUFFIX = "__ml_staging"
+_KEY_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    source: SourceFile
+    staged_uri: str   # where the stage keeps it (content-addressed)
+    load_uri: str     # what the warehouse or the loader reads: the staged object or its local mirror
+
+    @property
+    def name(self) -> str:
+        return self.staged_uri.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str                  # not_null | primary_key | merge_keys | foreign_key | varchar_length
+    table: str
+    columns: tuple[str, ...]
+    detail: str = ""           # e.g. the referenced table, or the declared length
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    action: str                # sql | copy | check | ledger
+    table: str | None
+    template: str
+    sql: str
+    transactional: bool
+    param_names: tuple[str, ...] = ()
+    params: tuple[Mapping[str, Any], ...] = ()   # rows of values; the executor adds run_id
+    notes: tuple[str, ...] = ()
+    files: tuple[StagedFile, ...] = ()
+    check: Check | None = None
+    into: str | None = None    # for copy: the table rows go into (the staging table for merge)
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    name: str
+    mode: str
+    files: tuple[StagedFile, ...]
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    manifest_name: str
+    manifest_file: str
+    manifest_sha256: str
+    warehouse: str
+    dialect: str
+    dialect_title: str
+    url: str                   # masked
+    url_source: str
+    schema: str
+    stage: str
+    tables: tuple[TablePlan, ...]
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...]
+    fingerprint: str = field(default="")
+
+    @property
+    def transaction_steps(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.transactional)
+
+
+def _table_key(name: str) -> str:
+    safe = _KEY_SAFE.sub("_", name)
+    return safe if safe == name else f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def staged_files(table: ResolvedTable, target: Target, manifest_name: str) -> tuple[StagedFile, ...]:
+    """Where each source file is staged and read from: <stage>/<manifest>/<table>/<digest>.parquet."""
+    folder = f"{target.stage}/{_table_key(manifest_name)}/{_table_key(table.name)}"
+    out = []
+    for source in table.files:
+        staged = f"{folder}/{source.digest}.parquet"
+        load = staged
+        if target.dialect.name == "fakesnow" and not staged.startswith("file://"):
+            # fakesnow cannot read s3:// here, so it loads a local mirror of the staged object.
+            relative = staged.split("://", 1)[1]
+            load = (target.state / "mirror" / relative).as_uri()
+        out.append(StagedFile(source, staged, load))
+    return tuple(out)
+
+
+def copy_manifest_uri(files: tuple[StagedFile, ...]) -> str:
+    """Key of the Redshift COPY manifest listing exactly these staged objects (content-addressed)."""
+    if not files:
+        return ""
+    folder = files[0].staged_uri.rsplit("/", 1)[0]
+    digest = hashlib.sha256("\n".join(f.staged_uri for f in files).encode()).hexdigest()
+    return f"{folder}/manifest-{digest[:16]}.json"
+
+
+def copy_manifest_body(files: tuple[StagedFile, ...]) -> bytes:
+    """Redshift COPY manifest; Parquet entries must carry content_length."""
+    entries = [{"url": f.staged_uri, "mandatory": True, "meta": {"content_length": f.source.size}}
+               for f in files]
+    return json.dumps({"entries": entries}, indent=2).encode()
+
+
+class _Builder:
+    def __init__(self, resolved: ResolvedManifest, target: Target, renderer: Renderer):
+        self.resolved, self.target, self.renderer = resolved, target, renderer
+        self.dialect = target.dialect
+        self.ddl: list[dict[str, Any]] = []
+        self.dml: list[dict[str, Any]] = []
+        self.schema = target.schema
+
+    def add(self, phase: str, op: str, *, action: str = "sql", table: str | None = None,
+            params: tuple[Mapping[str, Any], ...] = (), notes: tuple[str, ...] = (),
+            files: tuple[StagedFile, ...] = (), check: Check | None = None, into: str | None = None,
+            **context: Any) -> None:
+        # `relation` is the table a statement works on, as name parts for the `qualified` helper:
+        # temporary staging tables live in no schema.
+        relation = [into] if into and into.endswith(STAGING_SUFFIX) else [self.schema, table or ""]
+        rendered = self.renderer.render(op, schema=self.schema, table=table, relation=relation, **context)
+        # Non-transactional DDL dialects (Snowflake) run DDL before the DML transaction.
+        target = self.ddl if phase == "ddl" and not self.dialect.transactional_ddl else self.dml
+        target.append(dict(action=action, table=table, template=rendered.template, sql=rendered.sql,
+                           param_names=rendered.param_names, params=params, notes=notes, files=files,
+                           check=check, into=into, transactional=target is self.dml))
+
+    def note(self, key: str) -> tuple[str, ...]:
+        return (self.dialect.notes[key],) if key in self.dialect.notes else ()
+
+    def build(self) -> list[Step]:
+        if self.dialect.supports_advisory_lock:
+            self.add("dml", "lock", params=({"lock_key": f"manifest-loader:{self.schema}"},))
+        self.add("ddl", "create_schema")
+        self.add("ddl", "create_ledger", table=LEDGER_TABLE)
+        for table in self.resolved.tables:
+            self.add("ddl", "create_table", table=table.name, notes=self._table_notes(table),
+                     **self._table_context(table))
+        for table in self.resolved.tables:
+            self._load(table)
+        steps = [Step(number=i, **s) for i, s in enumerate(self.ddl + self.dml, start=1)]
+        return steps
+
+    def _table_context(self, table: ResolvedTable) -> dict[str, Any]:
+        spec = table.spec
+        return dict(
+            columns=[dict(name=c.name, type=c.sql_type(self.dialect), nullable=c.nullable)
+                     for c in table.columns],
+            primary_key=list(spec.primary_key),
+            foreign_keys=[dict(columns=list(fk.columns), table=fk.ref_table, ref_columns=list(fk.ref_columns))
+                          for fk in spec.foreign_keys],
+            redshift={"diststyle": None, "distkey": None, "sortkey": [], "sortkey_style": "compound",
+                      **spec.redshift},
+            snowflake={"cluster_by": [], **spec.snowflake},
+        )
+
+    def _table_notes(self, table: ResolvedTable) -> tuple[str, ...]:
+        notes: list[str] = []
+        if table.spec.redshift and self.dialect.name == "postgres" or \
+                table.spec.snowflake.get("cluster_by") and self.dialect.name == "fakesnow":
+            notes += self.note("physical")
+        if self.dialect.emulates and (table.spec.primary_key or table.spec.foreign_keys):
+            notes.append(f"keys are informational on {self.dialect.emulates.capitalize()} and not declared "
+                         "in the emulator; the loader checks them before commit")
+        for kind in ("json", "binary"):
+            if any(c.type.name == kind for c in table.columns):
+                notes += self.note(kind)
+        return tuple(notes)
+
+    def _load(self, table: ResolvedTable) -> None:
+        spec, name = table.spec, table.name
+        files = staged_files(table, self.target, self.resolved.manifest.name)
+        ledger_rows = tuple(dict(table_name=name, staged_key=f.staged_uri, content_hash=f.source.content_hash,
+                                 size_bytes=f.source.size, row_count=f.source.rows) for f in files)
+        if spec.mode in ("replace", "truncate"):
+            self.add("dml", "delete_all" if spec.mode == "replace" else "truncate", table=name,
+                     notes=self.note("truncate") if spec.mode == "truncate" else ())
+            self.add("dml", "ledger_delete", action="sql", table=LEDGER_TABLE, params=({"table_name": name},))
+        into = name
+        if spec.mode == "merge":
+            into = name + STAGING_SUFFIX
+            self.add("ddl", "create_staging", table=name, staging=into, **self._table_context(table))
+        copy_notes = [f"{len(files)} file(s), {table.rows} rows by the Parquet footers; the loaded count "
+                      "must match"]
+        if spec.mode in ("append", "merge"):
+            copy_notes.append("files already in the ledger are skipped (--force loads them again)")
+        self.add("dml", "copy", action="copy", table=name, files=files, into=into,
+                 notes=(*self.note("copy"), *copy_notes), **self._copy_context(table, files, into))
+        if spec.mode == "merge":
+            keys = spec.merge_keys
+            self.add("dml", "check_unique", action="check", table=name, into=into, key=list(keys),
+                     check=Check("merge_keys", name, keys))
+            self.add("dml", "merge_delete", table=name, staging=into, keys=list(keys))
+            self.add("dml", "merge_insert", table=name, staging=into,
+                     column_names=[c.name for c in table.columns])
+        self._checks(table)
+        self.add("dml", "ledger_insert", action="ledger", table=LEDGER_TABLE, params=ledger_rows)
+
+    def _copy_context(self, table: ResolvedTable, files: tuple[StagedFile, ...], into: str) -> dict[str, Any]:
+        folder = files[0].load_uri.rsplit("/", 1)[0] + "/" if files else ""
+        return dict(column_names=[c.name for c in table.columns], folder=folder,
+                    file_names=[f.name for f in files], iam_role=self.resolved.manifest.iam_role,
+                    storage_integration=self.resolved.manifest.storage_integration,
+                    manifest_key=copy_manifest_uri(files),
+                    serialize_to_json=any(c.type.name == "json" for c in table.columns))
+
+    def _checks(self, table: ResolvedTable) -> None:
+        spec, name, checks = table.spec, table.name, table.spec.checks
+        if checks.not_null:
+            for column in (c for c in table.columns if not c.nullable):
+                self.add("dml", "check_not_null", action="check", table=name, column=column.name,
+                         check=Check("not_null", name, (column.name,)))
+        if checks.primary_key and spec.primary_key:
+            self.add("dml", "check_unique", action="check", table=name, key=list(spec.primary_key),
+                     check=Check("primary_key", name, spec.primary_key))
+        if checks.foreign_keys:
+            for fk in spec.foreign_keys:
+                self.add("dml", "check_foreign_key", action="check", table=name, columns=list(fk.columns),
+                         parent=fk.ref_table, parent_columns=list(fk.ref_columns),
+                         check=Check("foreign_key", name, fk.columns,
+                                     f"{fk.ref_table}({', '.join(fk.ref_columns)})"))
+        if checks.varchar_length:
+            for column in (c for c in table.columns if c.type.name in ("varchar", "char") and c.type.length):
+                self.add("dml", "check_varchar_length", action="check", table=name, column=column.name,
+                         length=column.type.length, notes=self.note("varchar"),
+                         check=Check("varchar_length", name, (column.name,), str(column.type.length)))
+
+
+def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer) -> Plan:
+    """Every step of the load, rendered for the target's dialect, in execution order."""
+    builder = _Builder(resolved, target, renderer)
+    steps = tuple(builder.build())
+    manifest = resolved.manifest
+    tables = tuple(TablePlan(t.name, t.spec.mode, staged_files(t, target, manifest.name), t.rows, t.bytes)
+                   for t in resolved.tables)
+    plan = Plan(manifest_name=manifest.name, manifest_file=manifest.display_path,
+                manifest_sha256=manifest.text_sha256, warehouse=target.warehouse,
+                dialect=target.dialect.name, dialect_title=target.dialect.title, url=target.display_url,
+                url_source=target.url_source, schema=target.schema, stage=target.stage, tables=tables,
+                steps=steps, notes=tuple(_plan_notes(target)))
+    return _with_fingerprint(plan)
+
+
+def _plan_notes(target: Target) -> list[str]:
+    notes = []
+    if target.url is None and target.warehouse == "redshift":
+        notes.append("DW_SIMULATOR_REDSHIFT_URL is not set: planned for the Redshift emulator (PostgreSQL); "
+                     "apply needs a postgresql:// URL (docker compose up postgres, or any local PostgreSQL)")
+    if not target.dialect.transactional_ddl:
+        notes.append(f"{target.dialect.title} commits DDL implicitly: DDL runs first, then every data "
+                     "change in one BEGIN … COMMIT")
+    if target.dialect.emulates:
+        notes.append(f"{target.dialect.title} emulates {target.dialect.emulates.capitalize()}; "
+                     "notes beside the steps say where it differs")
+    return notes
+
+
+def _with_fingerprint(plan: Plan) -> Plan:
+    from dataclasses import replace
+
+    from .plan_format import plan_to_dict
+
+    body = json.dumps(plan_to_dict(plan), sort_keys=True, default=str).encode()
+    return replace(plan, fingerprint="sha256:" + hashlib.sha256(body).hexdigest())

@@ -1,0 +1,144 @@
+"""Print a plan as text (terminals), JSON (machines) or Markdown (pull-request comments).
+
+Output is byte-identical for identical inputs: no clocks, no absolute temp paths beyond what
+the inputs name, and secrets only ever as placeholders or `***`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .plan import Plan, Step
+
+_SECRET_TOKEN = re.compile(r"\$\{secret:[A-Z0-9_]+\}")
+
+
+def display_sql(sql: str) -> str:
+    """SQL as shown to people: secrets the executor fills in at run time print as ***."""
+    return _SECRET_TOKEN.sub("***", sql)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "manifest": {"name": plan.manifest_name, "file": plan.manifest_file, "sha256": plan.manifest_sha256},
+        "target": {"warehouse": plan.warehouse, "dialect": plan.dialect, "title": plan.dialect_title,
+                   "url": plan.url, "url_source": plan.url_source, "schema": plan.schema},
+        "stage": plan.stage,
+        "fingerprint": plan.fingerprint,
+        "notes": list(plan.notes),
+        "tables": [{"name": t.name, "mode": t.mode, "rows": t.rows, "bytes": t.bytes,
+                    "files": [{"source": f.source.display, "staged": f.staged_uri, "load_from": f.load_uri,
+                               "content_hash": f.source.content_hash, "rows": f.source.rows,
+                               "bytes": f.source.size} for f in t.files]} for t in plan.tables],
+        "steps": [_step_dict(s) for s in plan.steps],
+    }
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    return {"number": step.number, "action": step.action, "table": step.table, "template": step.template,
+            "transactional": step.transactional, "sql": display_sql(step.sql),
+            "parameters": [dict(row) for row in step.params], "notes": list(step.notes)}
+
+
+def _params_text(step: Step) -> list[str]:
+    if not step.params:
+        return []
+    shown = list(step.params[:3])
+    lines = [f"-- parameters: {json.dumps(dict(row), sort_keys=True, default=str)}" for row in shown]
+    if len(step.params) > 3:
+        lines.append(f"-- … and {len(step.params) - 3} more rows")
+    if "run_id" in step.param_names:
+        lines.append("-- run_id is set when apply starts")
+    return lines
+
+
+def _header(plan: Plan) -> list[str]:
+    lines = [
+        f"Plan: load '{plan.manifest_name}' from {plan.manifest_file} (sha256 {plan.manifest_sha256[:12]})",
+        f"target:      {plan.warehouse} via {plan.dialect_title} [dialect {plan.dialect}]",
+        f"url:         {plan.url} ({plan.url_source})",
+        f"schema:      {plan.schema}",
+        f"stage:       {plan.stage}",
+        f"fingerprint: {plan.fingerprint}",
+        "",
+        "Tables, in load order:",
+    ]
+    width = max(len(t.name) for t in plan.tables)
+    for t in plan.tables:
+        lines.append(f"  {t.name:<{width}}  {t.mode:<8}  {len(t.files):>3} file(s)  {t.rows:>10} rows  "
+                     f"{_size(t.bytes):>10}")
+    lines.append("")
+    if plan.notes:
+        lines += ["Notes:", *(f"  - {n}" for n in plan.notes), ""]
+    lines.append("apply first compares the files with the ledger: when every table already holds exactly "
+                 "these files, nothing runs")
+    lines.append("")
+    return lines
+
+
+def _blocks(plan: Plan) -> list[tuple[bool, list[Step]]]:
+    blocks: list[tuple[bool, list[Step]]] = []
+    for step in plan.steps:
+        if not blocks or blocks[-1][0] != step.transactional:
+            blocks.append((step.transactional, []))
+        blocks[-1][1].append(step)
+    return blocks
+
+
+def format_text(plan: Plan) -> str:
+    lines = _header(plan)
+    for transactional, steps in _blocks(plan):
+        if transactional:
+            lines.append("BEGIN  -- one transaction: every change below commits together or not at all")
+        else:
+            lines.append("-- DDL, each statement committing on its own (no transaction can hold it)")
+        for step in steps:
+            where = f" {step.table}" if step.table else ""
+            lines.append(f"  {step.number:>3}. {step.action}{where}  [{step.template}]")
+            for note in step.notes:
+                lines.append(f"       note: {note}")
+            for sql_line in display_sql(step.sql).splitlines() + _params_text(step):
+                lines.append(f"       {sql_line}")
+            lines.append("")
+        if transactional:
+            lines.append("COMMIT")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_markdown(plan: Plan) -> str:
+    lines = [f"### manifest-loader plan: `{plan.manifest_name}` → {plan.warehouse} ({plan.dialect_title})", "",
+             f"- manifest: `{plan.manifest_file}` (sha256 `{plan.manifest_sha256[:12]}`)",
+             f"- url: `{plan.url}` ({plan.url_source})", f"- schema: `{plan.schema}`",
+             f"- stage: `{plan.stage}`", f"- fingerprint: `{plan.fingerprint}`", "",
+             "| table | mode | files | rows | size |", "| --- | --- | ---: | ---: | ---: |"]
+    lines += [f"| `{t.name}` | {t.mode} | {len(t.files)} | {t.rows} | {_size(t.bytes)} |" for t in plan.tables]
+    lines.append("")
+    lines += [f"> **Note:** {n}" for n in plan.notes]
+    for transactional, steps in _blocks(plan):
+        lines += ["", "#### " + ("Transaction (all or nothing)" if transactional else "DDL (auto-commit)"), ""]
+        for step in steps:
+            where = f" `{step.table}`" if step.table else ""
+            lines.append(f"{step.number}. **{step.action}**{where} — `{step.template}`")
+            lines += [f"   - note: {n}" for n in step.notes]
+            lines += ["", "   ```sql", *(f"   {x}" for x in display_sql(step.sql).splitlines() +
+                                         _params_text(step)), "   ```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False, default=str) + "\n"
+
+
+FORMATTERS = {"text": format_text, "json": format_json, "markdown": format_markdown}

@@ -1,0 +1,96 @@
+"""Render SQL from Jinja templates, looked up along the dialect's parents.
+
+Lookup for operation `copy` on dialect `redshift`: redshift/copy.sql.j2, postgres/copy.sql.j2,
+default/copy.sql.j2 — in a user's `--templates-dir` first, then in the package's templates.
+Identifiers go through the dialect's `ident` filter and values through `param()`, which emits
+the driver's placeholder and records the parameter order; no SQL is built from user input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .dialects import Dialect
+from .errors import TemplateNotFound
+from .resources import resource_dir
+
+
+@dataclass(frozen=True)
+class Rendered:
+    sql: str
+    template: str                    # e.g. "postgres/copy.sql.j2", or "<user dir>/…" for user templates
+    param_names: tuple[str, ...] = ()
+
+
+@dataclass
+class _Params:
+    style: str
+    names: list[str] = field(default_factory=list)
+
+    def placeholder(self, name: str) -> str:
+        self.names.append(name)
+        if self.style == "numeric_dollar":
+            return f"${len(self.names)}"
+        if self.style == "pyformat":
+            return f"%({name})s"
+        return f":{name}"
+
+
+class Renderer:
+    """Templates for one dialect, with an optional user folder searched first."""
+
+    def __init__(self, dialect: type[Dialect], user_dir: Path | None = None):
+        self.dialect = dialect
+        self.roots = [p for p in (user_dir, resource_dir("templates")) if p is not None]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in self.roots]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,   # SQL, not HTML: escaping is the ident filter's and param()'s job
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["ident"] = dialect.quote
+        self.env.filters["sql_string"] = _sql_string
+        self.env.globals["qualified"] = lambda *parts: ".".join(dialect.quote(p) for p in parts)
+
+    def has(self, op: str) -> bool:
+        return self._find(op) is not None
+
+    def _find(self, op: str) -> tuple[str, Path] | None:
+        for name in self.dialect.chain():
+            for root in self.roots:
+                if (root / name / f"{op}.sql.j2").is_file():
+                    return f"{name}/{op}.sql.j2", root
+        return None
+
+    def searched(self, op: str) -> list[str]:
+        return [str(root / name / f"{op}.sql.j2") if root != self.roots[-1] else f"{name}/{op}.sql.j2"
+                for name in self.dialect.chain() for root in self.roots]
+
+    def render(self, op: str, **context: Any) -> Rendered:
+        """Render one operation; a miss names every path searched."""
+        found = self._find(op)
+        if found is None:
+            raise TemplateNotFound(f"No template for '{op}' (dialect '{self.dialect.name}'); searched "
+                                   + ", ".join(self.searched(op)))
+        name, root = found
+        params = _Params(self.dialect.paramstyle)
+        template = self.env.get_template(name)
+        sql = template.render(param=params.placeholder, dialect=self.dialect, **context)
+        label = name if root == self.roots[-1] else str(root / name)
+        return Rendered(_tidy(sql), label, tuple(params.names))
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal, for values that cannot be bound (COPY sources, roles)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _tidy(sql: str) -> str:
+    lines = [line.rstrip() for line in sql.strip().splitlines()]
+    return "\n".join(line for line in lines if line.strip())

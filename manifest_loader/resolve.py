@@ -1,0 +1,216 @@
+"""Resolve a manifest against its Parquet files and a target dialect.
+
+Lists each table's files, reads their footers, infers portable types, applies overrides and
+runs every check that needs the data's schema or the target's identifier rules. The result
+is everything `build_plan` needs, so planning itself stays pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ManifestError, Problem
+from .manifest import Manifest, TableSpec
+from .sources import SourceFile, SourceProblem, describe_source, list_sources
+from .types import PortableType, TypeProblem, accepts, infer_from_arrow
+
+if TYPE_CHECKING:
+    from .dialects import Dialect
+
+
+@dataclass(frozen=True)
+class ResolvedColumn:
+    name: str
+    type: PortableType
+    nullable: bool
+    native_type: str | None = None   # the manifest's per-dialect escape hatch
+
+    def sql_type(self, dialect: type[Dialect]) -> str:
+        return self.native_type or dialect.type_sql(self.type)
+
+
+@dataclass(frozen=True)
+class ResolvedTable:
+    spec: TableSpec
+    columns: tuple[ResolvedColumn, ...]
+    files: tuple[SourceFile, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def column(self, name: str) -> ResolvedColumn:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class ResolvedManifest:
+    manifest: Manifest
+    tables: tuple[ResolvedTable, ...]   # in load order: parents before children
+
+
+def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = True) -> ResolvedManifest:
+    """Read every footer and check the manifest against the data; raise ManifestError on problems."""
+    problems: list[Problem] = []
+    doc = manifest.doc
+    problems += _identifier_problems(manifest, dialect)
+    resolved: dict[str, ResolvedTable] = {}
+    for spec in manifest.tables:
+        where = ("tables", spec.index)
+        try:
+            files = [describe_source(uri, display, hash_content=hash_content)
+                     for uri, display in list_sources(spec.source, manifest.folder)]
+        except SourceProblem as exc:
+            problems.append(doc.problem((*where, "source"), str(exc)))
+            continue
+        columns, table_problems = _columns(spec, files, manifest, dialect)
+        problems += table_problems
+        if not table_problems:
+            resolved[spec.name] = ResolvedTable(spec, tuple(columns), tuple(files))
+    for table in resolved.values():
+        problems += _key_problems(table, resolved, manifest)
+    if problems:
+        raise ManifestError(problems)
+    return ResolvedManifest(manifest, tuple(resolved[name] for name in load_order(manifest)))
+
+
+def load_order(manifest: Manifest) -> list[str]:
+    """Parents before children; otherwise manifest order (the FK graph is acyclic by validation)."""
+    order: list[str] = []
+    pending = list(manifest.tables)
+    while pending:
+        for spec in pending:
+            parents = {fk.ref_table for fk in spec.foreign_keys} - {spec.name}
+            if parents <= set(order):
+                order.append(spec.name)
+                pending.remove(spec)
+                break
+    return order
+
+
+def _identifier_problems(manifest: Manifest, dialect: type[Dialect]) -> list[Problem]:
+    doc, problems = manifest.doc, []
+    schema_path = ("target", "schema") if "schema" in manifest.doc.data.get("target", {}) else ("name",)
+    if (why := dialect.identifier_problem(manifest.schema)) is not None:
+        problems.append(doc.problem(schema_path, f"schema name '{manifest.schema}' {why}"))
+    for spec in manifest.tables:
+        if (why := dialect.identifier_problem(spec.name)) is not None:
+            problems.append(doc.problem(("tables", spec.index, "name"), f"table name {spec.name!r} {why}"))
+    return problems
+
+
+def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
+             dialect: type[Dialect]) -> tuple[list[ResolvedColumn], list[Problem]]:
+    doc, where = manifest.doc, ("tables", spec.index)
+    problems: list[Problem] = []
+    first = files[0]
+    inferred: dict[str, PortableType | None] = {}
+    origin: dict[str, SourceFile] = {}
+    for field in first.schema:
+        try:
+            inferred[field.name] = infer_from_arrow(field.type)
+        except TypeProblem as exc:
+            problems.append(doc.problem((*where, "source"), f"column '{field.name}' in {first.display}: {exc}"))
+            inferred[field.name] = None
+        origin[field.name] = first
+    for other in files[1:]:
+        problems += _drift_problems(spec, first, other, inferred, origin, manifest)
+    folded: dict[str, str] = {}
+    columns: list[ResolvedColumn] = []
+    for name, ptype in inferred.items():
+        key = dialect.stored_name(name)
+        if key in folded:
+            problems.append(doc.problem((*where, "source"), f"columns '{folded[key]}' and '{name}' of table "
+                                        f"'{spec.name}' are the same name in {dialect.title}"))
+        folded[key] = name
+        if (why := dialect.identifier_problem(name)) is not None:
+            problems.append(doc.problem((*where, "source"), f"column name {name!r} in "
+                                        f"{origin[name].display} {why}"))
+        override = spec.override(name)
+        final = ptype
+        if override and override.type:
+            if not accepts(ptype, override.type):
+                problems.append(doc.problem((*where, "columns", name, "type"),
+                                            f"column '{name}' holds {ptype} data in {origin[name].display}; "
+                                            f"it cannot load as {override.type}"))
+            final = override.type
+        if final is None:
+            problems.append(doc.problem((*where, "source"), f"column '{name}' is NULL in every row of "
+                                        f"{origin[name].display}, so its type cannot be inferred; add "
+                                        f"columns: {{{name}: {{type: ...}}}} to table '{spec.name}'"))
+            continue
+        not_null = (override is not None and override.nullable is False) or name in spec.primary_key
+        native = override.native.get(dialect.emulates or dialect.name) if override else None
+        columns.append(ResolvedColumn(name, final, not not_null, native))
+    for override in spec.columns:
+        if override.name not in inferred:
+            problems.append(doc.problem((*where, "columns", override.name), f"column '{override.name}' is not "
+                                        f"in the Parquet files of table '{spec.name}' "
+                                        f"(columns: {', '.join(inferred)})", key=True))
+    return columns, problems
+
+
+def _drift_problems(spec: TableSpec, first: SourceFile, other: SourceFile,
+                    inferred: dict[str, PortableType | None], origin: dict[str, SourceFile],
+                    manifest: Manifest) -> list[Problem]:
+    doc, where = manifest.doc, ("tables", spec.index, "source")
+    problems = []
+    names = set(other.schema.names)
+    for name in inferred:
+        if name not in names:
+            problems.append(doc.problem(where, f"column '{name}' is in {first.display} but not in "
+                                        f"{other.display}; all files of a table need the same columns"))
+    for field in other.schema:
+        if field.name not in inferred:
+            problems.append(doc.problem(where, f"column '{field.name}' is in {other.display} but not in "
+                                        f"{first.display}; all files of a table need the same columns"))
+            continue
+        try:
+            ptype = infer_from_arrow(field.type)
+        except TypeProblem:
+            continue
+        known = inferred[field.name]
+        if known is None:
+            inferred[field.name], origin[field.name] = ptype, other
+        elif ptype is not None and ptype != known:
+            problems.append(doc.problem(where, f"column '{field.name}' is {known} in "
+                                        f"{origin[field.name].display} but {ptype} in {other.display}"))
+    return problems
+
+
+def _key_problems(table: ResolvedTable, tables: dict[str, ResolvedTable], manifest: Manifest) -> list[Problem]:
+    spec, doc = table.spec, manifest.doc
+    where = ("tables", spec.index)
+    names = [c.name for c in table.columns]
+    problems: list[Problem] = []
+
+    def require(columns: tuple[str, ...] | list[str], path: tuple, what: str, owner: ResolvedTable) -> None:
+        available = [c.name for c in owner.columns]
+        for i, column in enumerate(columns):
+            if column not in available:
+                problems.append(doc.problem((*path, i), f"{what} column '{column}' is not a column of table "
+                                            f"'{owner.name}' (columns: {', '.join(available)})"))
+
+    require(spec.primary_key, (*where, "primary_key"), "primary key", table)
+    require(spec.merge_keys, (*where, "merge_keys"), "merge key", table)
+    if "distkey" in spec.redshift and spec.redshift["distkey"] not in names:
+        problems.append(doc.problem((*where, "redshift", "distkey"), f"distkey column "
+                                    f"'{spec.redshift['distkey']}' is not a column of table '{spec.name}'"))
+    require(spec.redshift.get("sortkey", ()), (*where, "redshift", "sortkey"), "sortkey", table)
+    require(spec.snowflake.get("cluster_by", ()), (*where, "snowflake", "cluster_by"), "cluster_by", table)
+    for j, fk in enumerate(spec.foreign_keys):
+        fk_path = (*where, "foreign_keys", j)
+        require(fk.columns, (*fk_path, "columns"), "foreign key", table)
+        parent = tables.get(fk.ref_table)
+        if parent is not None:
+            require(fk.ref_columns, (*fk_path, "references", "columns"), "referenced", parent)
+    return problems

@@ -1,0 +1,70 @@
+"""Clients for object storage, configured from the environment users already have.
+
+`AWS_ENDPOINT_URL` points boto3 and pyarrow at an S3-compatible endpoint (moto, LocalStack,
+MinIO); credentials come from the usual AWS chain, never from a manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        parsed = urlparse(url)
+        return cls(parsed.netloc, parsed.path.lstrip("/"))
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def endpoint_url() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@lru_cache(maxsize=4)
+def _client(endpoint: str | None, region_name: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # botocore's "standard" retry mode retries throttling, 5xx and connection errors with
+    # exponential backoff and jitter, and never retries 4xx such as AccessDenied.
+    config = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config)
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client for the configured endpoint (cached per endpoint and region)."""
+    return _client(endpoint_url(), region())
+
+
+def s3_filesystem() -> pafs.S3FileSystem:
+    """A pyarrow S3 filesystem, for reading Parquet footers and row groups without downloading."""
+    import pyarrow.fs as pafs
+
+    endpoint = endpoint_url()
+    kwargs: dict[str, Any] = {"region": region()}
+    if endpoint:
+        parsed = urlparse(endpoint)
+        kwargs["endpoint_override"] = parsed.netloc
+        kwargs["scheme"] = parsed.scheme or "https"
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        kwargs.update(access_key=key, secret_key=secret, session_token=os.environ.get("AWS_SESSION_TOKEN"))
+    return pafs.S3FileSystem(**kwargs)

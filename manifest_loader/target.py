@@ -1,0 +1,94 @@
+"""Decide where a load goes: warehouse, dialect (real or emulator), connection URL, stage.
+
+The connection URL chooses between the real warehouse and its emulator; no flag hidden in
+code does. With nothing set, Snowflake means the embedded fakesnow emulator under
+`.manifest-loader/`, and Redshift has no default (apply says how to get the emulator).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dialects import Dialect, get_dialect
+from .errors import UsageError
+from .manifest import Manifest
+
+URL_ENV = {"redshift": "DW_SIMULATOR_REDSHIFT_URL", "snowflake": "DW_SIMULATOR_SNOWFLAKE_URL"}
+STAGE_ENV = "DW_SIMULATOR_STAGE_BUCKET"
+STATE_ENV = "MANIFEST_LOADER_STATE_DIR"
+
+_SCHEME_DIALECT = {
+    "redshift": {"postgresql": "postgres", "postgres": "postgres", "redshift": "redshift"},
+    "snowflake": {"snowflake": "snowflake", "fakesnow": "fakesnow"},
+}
+_PASSWORD = re.compile(r"(?P<head>^[^:/?#]+://[^/@:?#]*:)(?P<secret>[^/@?#]*)(?P<tail>@)")
+_QUERY_SECRET = re.compile(r"(?P<key>(password|secret|token|private_key)[a-z_]*=)[^&]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and secret-looking query values) replaced by ***."""
+    masked = _PASSWORD.sub(lambda m: m.group("head") + "***" + m.group("tail"), url)
+    return _QUERY_SECRET.sub(lambda m: m.group("key") + "***", masked)
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where embedded state lives (file stage, fakesnow database, metadata DB): ./.manifest-loader."""
+    env = os.environ if env is None else env
+    return Path(env.get(STATE_ENV) or ".manifest-loader").absolute()
+
+
+@dataclass(frozen=True)
+class Target:
+    warehouse: str
+    dialect: type[Dialect]
+    schema: str
+    url: str | None = field(repr=False)      # may hold a password: never print it unmasked
+    url_source: str
+    stage: str
+    state: Path
+
+    @property
+    def display_url(self) -> str:
+        return mask_url(self.url) if self.url else "(none)"
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.dialect.emulates is not None
+
+    @property
+    def fakesnow_path(self) -> Path:
+        """The emulator's on-disk database folder (fakesnow:///path, else under the state dir)."""
+        if self.url and self.url.startswith("fakesnow://"):
+            path = self.url[len("fakesnow://"):]
+            if path.strip("/"):
+                return Path(path)
+        return self.state / "fakesnow"
+
+
+def resolve_target(manifest: Manifest, warehouse: str | None = None,
+                   env: Mapping[str, str] | None = None) -> Target:
+    """Pick the warehouse (CLI override, else the manifest's), its URL, dialect and stage."""
+    env = os.environ if env is None else env
+    chosen = warehouse or manifest.warehouse
+    if manifest.url and chosen == manifest.warehouse:
+        url, source = manifest.url, f"{manifest.display_path}: target.url"
+    else:
+        url, source = env.get(URL_ENV[chosen]) or None, URL_ENV[chosen]
+    state = state_dir(env)
+    if url is None:
+        dialect = get_dialect("fakesnow" if chosen == "snowflake" else "postgres")
+        source = "embedded default" if chosen == "snowflake" else f"{URL_ENV[chosen]} (not set)"
+    else:
+        scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else ""
+        name = _SCHEME_DIALECT[chosen].get(scheme)
+        if name is None:
+            known = ", ".join(f"{s}://" for s in _SCHEME_DIALECT[chosen])
+            raise UsageError(f"{source} is {mask_url(url)!r}, which is not a {chosen} URL",
+                             hint=f"use one of {known}")
+        dialect = get_dialect(name)
+    stage = manifest.stage_url or env.get(STAGE_ENV) or (state / "stage").as_uri()
+    return Target(chosen, dialect, manifest.schema, url, source, stage.rstrip("/"), state)

@@ -1,0 +1,141 @@
+"""Load YAML the way JSON would be loaded, remembering where every key and value came from.
+
+Dates stay strings and keys are strings (as check-jsonschema does), so the JSON Schema sees
+exactly what the user wrote. Each node's 1-based (line, column) is recorded under its JSON
+path, e.g. ("tables", 1, "mode"), so any later error can point at the file position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ManifestError, Problem
+
+JsonPath = tuple[str | int, ...]
+
+# A manifest is a few KB; a limit keeps alias bombs and accidental data files out.
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+}
+
+
+def json_path(path: JsonPath) -> str:
+    """Render a path as JSONPath text: ("tables", 1, "mode") -> $.tables[1].mode."""
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+@dataclass
+class PositionedDocument:
+    """Plain data plus the position of every key and value in the source text."""
+
+    file: str
+    data: Any
+    value_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: JsonPath, *, key: bool = False) -> tuple[int, int]:
+        """Best known position of a path: itself, else the nearest ancestor that has one."""
+        table = self.key_positions if key else self.value_positions
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.value_positions:
+                return self.value_positions[probe]
+            probe = probe[:-1]
+        return self.value_positions.get((), (1, 1))
+
+    def problem(self, path: JsonPath, message: str, *, key: bool = False) -> Problem:
+        line, col = self.position(path, key=key)
+        return Problem(self.file, line, col, json_path(path), message)
+
+
+class _Builder:
+    def __init__(self, doc: PositionedDocument):
+        self.doc = doc
+        self.nodes = 0
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ManifestError([self.doc.problem(path, f"the manifest expands to more than {MAX_NODES} "
+                                                  "nodes (are YAML aliases repeating a large block?)")])
+        self.doc.value_positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                self.problems.append(Problem(self.doc.file, key_node.start_mark.line + 1,
+                                             key_node.start_mark.column + 1, "$",
+                                             "keys must be plain strings (no complex keys or '<<' merges)"))
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in out:
+                self.problems.append(Problem(self.doc.file, key_node.start_mark.line + 1,
+                                             key_node.start_mark.column + 1, json_path(child),
+                                             f"duplicate key '{key}'"))
+                continue
+            self.doc.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, child)
+        return out
+
+    @staticmethod
+    def _scalar(node: yaml.ScalarNode) -> Any:
+        if node.tag == "tag:yaml.org,2002:null":
+            return None
+        if node.tag == "tag:yaml.org,2002:bool":
+            return node.value.lower() in ("true", "yes", "on")
+        convert = _SCALAR_TAGS.get(node.tag)
+        if convert is not None:
+            try:
+                return convert(node.value.replace("_", ""))
+            except ValueError:
+                return node.value
+        return node.value
+
+
+def load_positioned(text: str, file: str) -> PositionedDocument:
+    """Parse one YAML document; raise ManifestError with file:line:col on any syntax problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_MANIFEST_BYTES:
+        raise ManifestError([Problem(file, 1, 1, "$", f"the manifest is larger than "
+                                     f"{MAX_MANIFEST_BYTES // 1024} KiB; is this the right file?")])
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ManifestError([Problem(file, line, 1, "$", "the manifest contains a NUL byte")])
+    doc = PositionedDocument(file=file, data=None)
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise ManifestError([Problem(file, line, col, "$", f"YAML syntax error: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError([Problem(file, 1, 1, "$", f"YAML syntax error: {exc}")]) from None
+    if len(nodes) != 1 or nodes[0] is None:
+        count = len([n for n in nodes if n is not None])
+        raise ManifestError([Problem(file, 1, 1, "$",
+                                     f"expected exactly one YAML document, found {count}")])
+    builder = _Builder(doc)
+    doc.data = builder.build(nodes[0], ())
+    if builder.problems:
+        raise ManifestError(builder.problems)
+    return doc

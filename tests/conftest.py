@@ -1,0 +1,102 @@
+"""Shared fixtures: golden-file switch, PostgreSQL (Redshift emulator) and moto S3.
+
+Services are started here, on first use, not by .ci/run. The logic lives in services.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+from services import (
+    PG_URL_ENV,
+    MotoS3,
+    PostgresCluster,
+    create_database,
+    database_name,
+    drop_database,
+    moto_available,
+    postgres_available,
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files under tests/golden instead of comparing against them",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was started with --update-golden."""
+    return bool(request.config.getoption("--update-golden"))
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip on a developer's machine, but fail in CI, where a skipped service would hide lost coverage."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"required test service unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """URL of a PostgreSQL superuser connection: $MANIFEST_LOADER_TEST_PG_URL or a fresh local cluster."""
+    external = os.environ.get(PG_URL_ENV)
+    if external:
+        yield external
+        return
+    reason = postgres_available()
+    if reason is not None:
+        _unavailable(reason)
+    with PostgresCluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """URL of a new, empty database private to one test; dropped afterwards."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        _unavailable(f"psycopg is not installed ({exc}); install 'psycopg[binary]'")
+    url = create_database(pg_url)
+    try:
+        yield url
+    finally:
+        drop_database(pg_url, database_name(url))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """Endpoint URL of a moto server shared by the whole session."""
+    reason = moto_available()
+    if reason is not None:
+        _unavailable(reason)
+    with MotoS3() as server:
+        yield server.endpoint_url
+
+
+@pytest.fixture
+def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point boto3 (via environment variables) at moto and make sure bucket ``local`` exists."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # A developer's profile or session token would otherwise be mixed into the fake credentials.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    s3 = boto3.client("s3")
+    # The moto server lives for the whole session, so an earlier test may have created it.
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket="local")
+    yield s3_endpoint
