@@ -95,6 +95,66 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
 
 
 @main.command()
+@manifest_argument
+@warehouse_option
+@templates_option
+@click.option("--force", is_flag=True, help="Reload every file, even those the ledger holds.")
+@click.option("--generation-run", help="Link this load to a generation run of the simulator.")
+@click.option("--progress", "progress_mode", type=click.Choice(["auto", "log", "json", "none"]), default="auto",
+              show_default=True, help="Bars on a terminal, log lines in CI, JSON events for machines.")
+@click.option("--no-progress", is_flag=True, help="Same as --progress log.")
+@click.option("--lock-timeout", type=float, default=600.0, show_default=True,
+              help="Seconds to wait for another apply on the same target before failing.")
+@_report_errors
+def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, force: bool,
+          generation_run: str | None, progress_mode: str, no_progress: bool, lock_timeout: float) -> None:
+    """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing."""
+    from .apply import apply as run
+    from .progress import make_progress
+
+    progress = make_progress("log" if no_progress else progress_mode)
+    result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
+                 progress=progress, lock_timeout=lock_timeout)
+    if not result.changed:
+        click.echo(f"No changes. {result.target.warehouse} ({result.target.dialect.title}) already holds every "
+                   f"file of '{result.plan.manifest_name}'. Run {result.run_id[:8]}.")
+        return
+    click.echo(f"Loaded '{result.plan.manifest_name}' into {result.target.warehouse} "
+               f"({result.target.dialect.title}), schema {result.target.schema}: run {result.run_id[:8]}")
+    for table in result.tables:
+        click.echo(f"  {table.table:<24} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
+                   f"{table.seconds:7.2f}s")
+    click.echo(f"  {'total':<24} {'':<9} {result.rows:>12} rows")
+
+
+@main.command()
+@click.argument("name_or_run", required=False)
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@_report_errors
+def status(name_or_run: str | None, warehouse: str | None, as_json: bool, limit: int) -> None:
+    """List load runs (optionally of one manifest NAME), or show one RUN_ID with per-table detail."""
+    from .status import show_status
+
+    click.echo(show_status(name_or_run, warehouse, as_json, limit), nl=False)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sql")
+@warehouse_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@_report_errors
+def query(manifest: Path, sql: str, warehouse: str | None, fmt: str) -> None:
+    """Run SQL against MANIFEST's target (its schema is the default) and print the result."""
+    from .query import format_result, run_query
+
+    columns, rows = run_query(manifest, sql, warehouse)
+    click.echo(format_result(columns, rows, fmt), nl=False)
+
+
+@main.command()
 def schema() -> None:
     """Print the manifest JSON Schema (Draft 2020-12)."""
     from .commands import schema_text

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .render import Renderer
-from .resolve import ResolvedManifest, ResolvedTable
+from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
 from .sources import SourceFile
 from .target import Target
 
@@ -57,6 +57,7 @@ class Step:
     files: tuple[StagedFile, ...] = ()
     check: Check | None = None
     into: str | None = None    # for copy: the table rows go into (the staging table for merge)
+    copy_columns: tuple[ResolvedColumn, ...] = ()   # for copy: columns in file order, with types
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,10 @@ def copy_manifest_body(files: tuple[StagedFile, ...]) -> bytes:
 
 
 class _Builder:
-    def __init__(self, resolved: ResolvedManifest, target: Target, renderer: Renderer):
+    def __init__(self, resolved: ResolvedManifest, target: Target, renderer: Renderer,
+                 loaded: Mapping[str, set[str]] | None):
         self.resolved, self.target, self.renderer = resolved, target, renderer
+        self.loaded = loaded or {}
         self.dialect = target.dialect
         self.ddl: list[dict[str, Any]] = []
         self.dml: list[dict[str, Any]] = []
@@ -137,23 +140,31 @@ class _Builder:
     def add(self, phase: str, op: str, *, action: str = "sql", table: str | None = None,
             params: tuple[Mapping[str, Any], ...] = (), notes: tuple[str, ...] = (),
             files: tuple[StagedFile, ...] = (), check: Check | None = None, into: str | None = None,
-            **context: Any) -> None:
+            copy_columns: tuple[ResolvedColumn, ...] = (), **context: Any) -> None:
         # `relation` is the table a statement works on, as name parts for the `qualified` helper:
         # temporary staging tables live in no schema.
-        relation = [into] if into and into.endswith(STAGING_SUFFIX) else [self.schema, table or ""]
+        relation = [self.schema, table or ""]
+        if into and into.endswith(STAGING_SUFFIX):
+            relation = self.staging_relation(into)
+        if "staging" in context:
+            context["staging_relation"] = self.staging_relation(context["staging"])
         rendered = self.renderer.render(op, schema=self.schema, table=table, relation=relation, **context)
         # Non-transactional DDL dialects (Snowflake) run DDL before the DML transaction.
         target = self.ddl if phase == "ddl" and not self.dialect.transactional_ddl else self.dml
         target.append(dict(action=action, table=table, template=rendered.template, sql=rendered.sql,
                            param_names=rendered.param_names, params=params, notes=notes, files=files,
-                           check=check, into=into, transactional=target is self.dml))
+                           check=check, into=into, copy_columns=copy_columns, transactional=target is self.dml))
+
+    def staging_relation(self, name: str) -> list[str]:
+        """PostgreSQL keeps temporary tables in their own schema; Snowflake in the current one."""
+        return [self.schema, name] if self.dialect.temp_tables_in_schema else [name]
 
     def note(self, key: str) -> tuple[str, ...]:
         return (self.dialect.notes[key],) if key in self.dialect.notes else ()
 
     def build(self) -> list[Step]:
         if self.dialect.supports_advisory_lock:
-            self.add("dml", "lock", params=({"lock_key": f"manifest-loader:{self.schema}"},))
+            self.add("dml", "lock", action="lock", params=({"lock_key": f"manifest-loader:{self.schema}"},))
         self.add("ddl", "create_schema")
         self.add("ddl", "create_ledger", table=LEDGER_TABLE)
         for table in self.resolved.tables:
@@ -193,6 +204,11 @@ class _Builder:
     def _load(self, table: ResolvedTable) -> None:
         spec, name = table.spec, table.name
         files = staged_files(table, self.target, self.resolved.manifest.name)
+        if spec.mode in ("append", "merge"):
+            # Exactly once per file: what the ledger already holds is not loaded again.
+            files = tuple(f for f in files if f.source.content_hash not in self.loaded.get(name, set()))
+            if not files:
+                return
         ledger_rows = tuple(dict(table_name=name, staged_key=f.staged_uri, content_hash=f.source.content_hash,
                                  size_bytes=f.source.size, row_count=f.source.rows) for f in files)
         if spec.mode in ("replace", "truncate"):
@@ -202,12 +218,13 @@ class _Builder:
         into = name
         if spec.mode == "merge":
             into = name + STAGING_SUFFIX
-            self.add("ddl", "create_staging", table=name, staging=into, **self._table_context(table))
+            self.add("ddl", "create_staging", table=name, staging=into, notes=self.note("staging"),
+                     **self._table_context(table))
         copy_notes = [f"{len(files)} file(s), {table.rows} rows by the Parquet footers; the loaded count "
                       "must match"]
         if spec.mode in ("append", "merge"):
             copy_notes.append("files already in the ledger are skipped (--force loads them again)")
-        self.add("dml", "copy", action="copy", table=name, files=files, into=into,
+        self.add("dml", "copy", action="copy", table=name, files=files, into=into, copy_columns=table.columns,
                  notes=(*self.note("copy"), *copy_notes), **self._copy_context(table, files, into))
         if spec.mode == "merge":
             keys = spec.merge_keys
@@ -216,7 +233,15 @@ class _Builder:
             self.add("dml", "merge_delete", table=name, staging=into, keys=list(keys))
             self.add("dml", "merge_insert", table=name, staging=into,
                      column_names=[c.name for c in table.columns])
+            if self.dialect.transactional_ddl:
+                self.add("dml", "drop_staging", table=name, staging=into)
+            else:
+                # A DROP would commit the open transaction; empty it instead (the session drops it).
+                self.add("dml", "clear_staging", table=name, staging=into)
         self._checks(table)
+        if spec.mode in ("append", "merge"):
+            self.add("dml", "ledger_forget", action="ledger", table=LEDGER_TABLE,
+                     params=tuple(dict(table_name=name, content_hash=r["content_hash"]) for r in ledger_rows))
         self.add("dml", "ledger_insert", action="ledger", table=LEDGER_TABLE, params=ledger_rows)
 
     def _copy_context(self, table: ResolvedTable, files: tuple[StagedFile, ...], into: str) -> dict[str, Any]:
@@ -249,9 +274,14 @@ class _Builder:
                          check=Check("varchar_length", name, (column.name,), str(column.type.length)))
 
 
-def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer) -> Plan:
-    """Every step of the load, rendered for the target's dialect, in execution order."""
-    builder = _Builder(resolved, target, renderer)
+def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,
+               loaded: Mapping[str, set[str]] | None = None) -> Plan:
+    """Every step of the load, rendered for the target's dialect, in execution order.
+
+    `loaded` is what the ledger holds per table (content hashes); apply passes it so append and
+    merge tables load only new files. `plan` passes nothing and shows every file.
+    """
+    builder = _Builder(resolved, target, renderer, loaded)
     steps = tuple(builder.build())
     manifest = resolved.manifest
     tables = tuple(TablePlan(t.name, t.spec.mode, staged_files(t, target, manifest.name), t.rows, t.bytes)

@@ -49,6 +49,7 @@ class Dialect:
     # Real warehouses record keys without enforcing them; emulators that would enforce them
     # (PostgreSQL, DuckDB) leave them out and the loader's checks enforce them instead.
     declares_keys: ClassVar[bool] = True
+    temp_tables_in_schema: ClassVar[bool] = False
     type_map: ClassVar[dict[str, str]] = {
         "boolean": "BOOLEAN", "smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT",
         "decimal": "NUMERIC({precision},{scale})", "real": "REAL", "double": "DOUBLE PRECISION",

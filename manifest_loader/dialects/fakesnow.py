@@ -23,4 +23,6 @@ class Fakesnow(Snowflake):
                 "real Snowflake reads S3",
         "varchar": "VARCHAR(n) is not enforced by the emulator; the loader checks lengths in characters",
         "physical": "CLUSTER BY is accepted and ignored by the emulator",
+        "staging": "the emulator cannot COPY INTO a temporary table in a schema: the merge staging table "
+                   "is a transient table, emptied before commit",
     }

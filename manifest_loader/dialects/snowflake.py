@@ -17,6 +17,7 @@ class Snowflake(Dialect):
     title = "Snowflake"
     sqlglot_dialect = "snowflake"
     transactional_ddl = False
+    temp_tables_in_schema = True
     max_identifier_bytes = 255
     case_folding = "upper"
     unquoted_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")

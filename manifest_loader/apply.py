@@ -1,0 +1,148 @@
+"""`apply`: plan, compare with the ledger, stage, load in one transaction, record the run.
+
+The run is recorded in the metadata database before anything else happens and finished on
+every path, so a failed load is never forgotten; the data itself commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LoaderError, LoadFailed, UsageError
+from .execute import Execution, TableOutcome
+from .manifest import load_manifest
+from .plan import LEDGER_TABLE, Plan, build_plan
+from .progress import Progress
+from .render import Renderer
+from .resolve import ResolvedManifest, resolve
+from .runs import RunStore, metadata_url
+from .stage import remove_staged, stage_plan
+from .target import URL_ENV, Target, resolve_target
+from .warehouses import connect
+from .warehouses.base import Warehouse
+
+MAX_STALE_RETRIES = 3
+
+
+class StaleLedger(Exception):
+    """Another apply committed while this one waited for the lock: plan again."""
+
+
+@dataclass
+class ApplyResult:
+    run_id: str
+    changed: bool
+    plan: Plan
+    target: Target
+    tables: list[TableOutcome] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.bytes for t in self.tables)
+
+
+def read_ledger(warehouse: Warehouse, target: Target, renderer: Renderer) -> dict[str, set[str]]:
+    """Content hashes per table that the target's ledger says are loaded."""
+    dialect = target.dialect
+    if not warehouse.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(LEDGER_TABLE)):
+        return {}
+    sql = renderer.render("ledger_select", schema=target.schema, table=LEDGER_TABLE).sql
+    loaded: dict[str, set[str]] = {}
+    for table_name, content_hash in warehouse.execute(sql):
+        loaded.setdefault(table_name, set()).add(content_hash)
+    return loaded
+
+
+def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bool:
+    """Whether any table's files differ from what its ledger holds (new files, for append/merge)."""
+    for table in resolved.tables:
+        hashes = {f.content_hash for f in table.files}
+        held = loaded.get(table.name, set())
+        if table.spec.mode in ("append", "merge"):
+            if hashes - held:
+                return True
+        elif hashes != held:
+            return True
+    return False
+
+
+def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
+          force: bool = False, generation_run: str | None = None, progress: Progress | None = None,
+          lock_timeout: float = 600.0, env: Mapping[str, str] | None = None) -> ApplyResult:
+    """Load the manifest's tables into the target, all or nothing."""
+    progress = progress or Progress()
+    manifest = load_manifest(manifest_path, env)
+    target = resolve_target(manifest, warehouse, env)
+    if target.url is None and target.warehouse == "redshift":
+        raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']} (or target.url in the manifest)",
+                         hint="for the local Redshift emulator, run `docker compose up -d postgres` and set "
+                              f"{URL_ENV['redshift']}=postgresql://postgres:postgres@127.0.0.1:5439/dev "
+                              "(any local PostgreSQL works)")
+    resolved = resolve(manifest, target.dialect)
+    renderer = Renderer(target.dialect, templates_dir)
+    store = RunStore(metadata_url(target.state, env))
+    if generation_run:
+        store.check_generation_run(generation_run)
+    plan = build_plan(resolved, target, renderer)
+    run_id = store.start(manifest_name=manifest.name, manifest_file=manifest.display_path,
+                         manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
+                         warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,
+                         schema_name=target.schema, generation_run_id=generation_run)
+    connection: Warehouse | None = None
+    try:
+        connection = connect(target, progress, lock_timeout)
+        result = _load(connection, resolved, target, renderer, run_id, force, progress)
+    except LoaderError as exc:
+        store.finish(run_id, "failed", error=str(exc))
+        _cleanup(plan, manifest.stage_cleanup, succeeded=False)
+        raise
+    except BaseException as exc:
+        store.finish(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if connection is not None:
+            connection.close()
+        progress.close()
+    status = "succeeded" if result.changed else "unchanged"
+    store.finish(run_id, status, rows=result.rows, nbytes=result.bytes, tables=[
+        dict(table_name=t.table, mode=t.mode, status=t.status, files=t.files, rows=t.rows, bytes=t.bytes,
+             seconds=round(t.seconds, 3)) for t in result.tables])
+    if result.changed:
+        _cleanup(result.plan, manifest.stage_cleanup, succeeded=True)
+    return result
+
+
+def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
+          force: bool, progress: Progress) -> ApplyResult:
+    for _ in range(MAX_STALE_RETRIES):
+        loaded = read_ledger(connection, target, renderer)
+        plan = build_plan(resolved, target, renderer, loaded=None if force else loaded)
+        if not force and not needs_work(resolved, loaded):
+            progress.event("message", message="no changes: every table already holds exactly these files")
+            return ApplyResult(run_id, False, plan, target)
+        stage_plan(plan, progress)
+
+        def after_lock(expected: dict[str, set[str]] = loaded) -> None:
+            if read_ledger(connection, target, renderer) != expected:
+                raise StaleLedger
+
+        try:
+            outcomes = Execution(plan, connection, run_id, progress, after_lock).run()
+        except StaleLedger:
+            progress.event("message", message="another apply changed the ledger while waiting; planning again")
+            continue
+        return ApplyResult(run_id, True, plan, target, list(outcomes.values()))
+    raise LoadFailed("other applies kept changing the target while this one waited", hint="apply again")
+
+
+def _cleanup(plan: Plan, policy: str, succeeded: bool) -> None:
+    if policy == "always" or (policy == "on_success" and succeeded):
+        uris = [f.staged_uri for t in plan.tables for f in t.files]
+        uris += [f.load_uri for t in plan.tables for f in t.files if f.load_uri != f.staged_uri]
+        remove_staged(uris)

@@ -1,0 +1,132 @@
+"""Run a plan's steps against a warehouse connection, inside the dialect's transaction policy.
+
+DDL steps that cannot sit in a transaction (Snowflake) run first, each committing on its own;
+then every transactional step runs in one transaction that commits only if every copy,
+check and ledger insert succeeded. Any failure rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConstraintViolation, LoadFailed
+from .plan import Check, Plan, Step
+from .progress import Progress
+from .warehouses.base import Warehouse
+
+
+@dataclass
+class TableOutcome:
+    table: str
+    mode: str
+    files: int = 0
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    status: str = "unchanged"
+
+
+@dataclass
+class Execution:
+    plan: Plan
+    warehouse: Warehouse
+    run_id: str
+    progress: Progress
+    # Called right after the lock is taken: raises if another apply changed the ledger meanwhile.
+    after_lock: Callable[[], None] = lambda: None
+    outcomes: dict[str, TableOutcome] = field(default_factory=dict)
+
+    def run(self) -> dict[str, TableOutcome]:
+        self.outcomes = {t.name: TableOutcome(t.name, t.mode) for t in self.plan.tables}
+        for step in self.plan.steps:
+            if not step.transactional:
+                self._step(step)
+        self.warehouse.begin()
+        try:
+            steps = self.plan.transaction_steps
+            if not any(step.action == "lock" for step in steps):
+                self.after_lock()   # serialized outside the transaction (e.g. the emulator's file lock)
+            for step in steps:
+                self._step(step)
+                if step.action == "lock":
+                    self.after_lock()
+            self.warehouse.commit()
+        except BaseException:
+            self.warehouse.rollback()
+            raise
+        return self.outcomes
+
+    def _step(self, step: Step) -> None:
+        if step.action == "lock":
+            self.warehouse.lock(step)
+        elif step.action == "copy":
+            self._copy(step)
+        elif step.action == "check":
+            self._check(step)
+        elif step.action == "ledger":
+            rows = [{**row, "run_id": self.run_id} if "run_id" in step.param_names else row for row in step.params]
+            self.warehouse.execute_many(step.sql, rows, step.param_names)
+        else:
+            params = step.params[0] if step.params else None
+            self.warehouse.execute(step.sql, params, step.param_names)
+
+    def _copy(self, step: Step) -> None:
+        table = step.table or ""
+        expected = sum(f.source.rows for f in step.files)
+        outcome = self.outcomes[table]
+        self.progress.event("table_start", table=table, rows=expected, files=len(step.files))
+        started = time.monotonic()
+        last = [0.0]
+
+        def on_rows(rows: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.2 or rows == expected:
+                last[0] = now
+                self.progress.event("table_rows", table=table, rows=rows)
+
+        loaded = self.warehouse.copy(step, on_rows)
+        if loaded != expected:
+            raise LoadFailed(f"table {table}: loaded {loaded} rows but the Parquet footers of "
+                             f"{', '.join(f.source.display for f in step.files)} say {expected}",
+                             hint="a file changed while loading, or the warehouse skipped rows; apply again")
+        outcome.files, outcome.rows = len(step.files), loaded
+        outcome.bytes = sum(f.source.size for f in step.files)
+        outcome.seconds = time.monotonic() - started
+        outcome.status = "loaded"
+        self.progress.event("table_done", table=table, rows=loaded, seconds=outcome.seconds)
+
+    def _check(self, step: Step) -> None:
+        rows = self.warehouse.execute(step.sql, step.params[0] if step.params else None, step.param_names)
+        violations, sample = (int(rows[0][0] or 0), rows[0][1]) if rows else (0, None)
+        if violations and step.check is not None:
+            raise violation(step.check, violations, sample, self.plan)
+
+
+def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintViolation:
+    """A message that names the table, the constraint, a sample value and the files."""
+    table = next((t for t in plan.tables if t.name == check.table), None)
+    files = ", ".join(f.source.display for f in table.files) if table else "?"
+    columns = ", ".join(check.columns)
+    shown = f"{str(sample)[:60]!r}" if sample is not None else None
+    rows = f"{count} row{'s' if count != 1 else ''}"
+    messages: Mapping[str, str] = {
+        "not_null": f"table {check.table}: column {columns} is declared NOT NULL but {rows} are NULL",
+        "primary_key": f"table {check.table}: primary key ({columns}) has {count} duplicated "
+                       f"value{'s' if count != 1 else ''}, e.g. {shown}",
+        "merge_keys": f"table {check.table}: the incoming files repeat merge key ({columns}) "
+                      f"{count} time{'s' if count != 1 else ''}, e.g. {shown}",
+        "foreign_key": f"table {check.table}: {rows} have ({columns}) values missing from {check.detail}, "
+                       f"e.g. {shown}",
+        "varchar_length": f"table {check.table}: column {columns} has {rows} longer than its "
+                          f"VARCHAR({check.detail}) ({'bytes' if plan.dialect in ('postgres', 'redshift') else 'characters'}), "
+                          f"e.g. {shown}",
+    }
+    hint = f"fix the data in {files}, or turn the check off with checks: {{{_check_key(check.kind)}: false}}"
+    return ConstraintViolation(f"{messages[check.kind]} (files: {files}); nothing was loaded", hint=hint)
+
+
+def _check_key(kind: str) -> str:
+    return {"merge_keys": "primary_key", "foreign_key": "foreign_keys"}.get(kind, kind)

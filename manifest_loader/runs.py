@@ -1,0 +1,161 @@
+"""The metadata database: one row per apply in `load_runs`, one per table in `load_run_tables`.
+
+Written on its own connection, committed at each change, so a rollback of the load can never
+erase the record of its failure. SQLite under `.manifest-loader/` by default; any SQLAlchemy
+URL via DW_SIMULATOR_TARGET_DB_URL (the simulator's own database, with its `generation_runs`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from .errors import ConnectionFailed, UsageError
+from .target import mask_url
+
+METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
+
+metadata = sa.MetaData()
+load_runs = sa.Table(
+    "load_runs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("manifest_name", sa.String(255), nullable=False),
+    sa.Column("manifest_file", sa.String(1024), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("plan_fingerprint", sa.String(80), nullable=False),
+    sa.Column("warehouse", sa.String(32), nullable=False),
+    sa.Column("dialect", sa.String(32), nullable=False),
+    sa.Column("target_url", sa.String(1024), nullable=False),   # masked
+    sa.Column("schema_name", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),          # running|succeeded|unchanged|failed
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("rows", sa.BigInteger, nullable=False, default=0),
+    sa.Column("bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("generation_run_id", sa.String(255)),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+)
+load_run_tables = sa.Table(
+    "load_run_tables", metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("load_runs.id"), primary_key=True),
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def metadata_url(state: Path, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    if env.get(METADATA_ENV):
+        return env[METADATA_ENV]
+    return f"sqlite:///{state / 'metadata.sqlite'}"
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    values: dict[str, Any]
+    tables: list[dict[str, Any]]
+
+
+class RunStore:
+    """Reads and writes load runs; each write is its own short transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = sa.create_engine(url)
+            metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConnectionFailed(f"cannot open the metadata database {mask_url(url)}: "
+                                   f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
+                                   hint=f"check {METADATA_ENV}") from None
+
+    def check_generation_run(self, generation_run_id: str) -> None:
+        """When the database has the simulator's generation_runs table, the id must be in it."""
+        inspector = sa.inspect(self.engine)
+        if not inspector.has_table("generation_runs"):
+            return
+        columns = [c["name"] for c in inspector.get_columns("generation_runs")]
+        key = next((c for c in ("run_id", "id", "generation_run_id") if c in columns), None)
+        if key is None:
+            return
+        table = sa.table("generation_runs", sa.column(key))
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(sa.literal(1)).select_from(table)
+                                 .where(table.c[key] == generation_run_id)).first()
+        if found is None:
+            raise UsageError(f"generation run '{generation_run_id}' is not in generation_runs "
+                             f"({mask_url(self.url)})", hint="pass the id of an existing generation run")
+
+    def start(self, **values: Any) -> str:
+        run_id = str(uuid.uuid4())
+        row = dict(id=run_id, status="running", started_at=now(), rows=0, bytes=0,
+                   host=socket.gethostname(), pid=os.getpid(), **values)
+        with self.engine.begin() as conn:
+            conn.execute(load_runs.insert().values(**row))
+        return run_id
+
+    def finish(self, run_id: str, status: str, rows: int = 0, nbytes: int = 0, error: str | None = None,
+               tables: list[dict[str, Any]] | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(load_runs.update().where(load_runs.c.id == run_id).values(
+                status=status, finished_at=now(), rows=rows, bytes=nbytes, error=error))
+            for table in tables or []:
+                conn.execute(load_run_tables.insert().values(run_id=run_id, **table))
+
+    def list(self, manifest_name: str | None = None, warehouse: str | None = None,
+             limit: int = 50) -> list[dict[str, Any]]:
+        query = sa.select(load_runs).order_by(load_runs.c.started_at.desc()).limit(limit)
+        if manifest_name:
+            query = query.where(load_runs.c.manifest_name == manifest_name)
+        if warehouse:
+            query = query.where(load_runs.c.warehouse == warehouse)
+        with self.engine.connect() as conn:
+            return [_with_liveness(dict(r._mapping)) for r in conn.execute(query)]
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(load_runs).where(load_runs.c.id.startswith(run_id))).first()
+            if row is None:
+                return None
+            tables = conn.execute(sa.select(load_run_tables).where(load_run_tables.c.run_id == row.id)
+                                  .order_by(load_run_tables.c.table_name)).all()
+        return RunRecord(row.id, _with_liveness(dict(row._mapping)), [dict(t._mapping) for t in tables])
+
+
+def _with_liveness(row: dict[str, Any]) -> dict[str, Any]:
+    """A run still 'running' whose process is gone (same host) is shown as abandoned."""
+    if row["status"] == "running" and row["host"] == socket.gethostname() and not _alive(row["pid"]):
+        row["status"] = "abandoned"
+    return row
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,200 @@
+"""Stage Parquet files where the warehouse (or the loader) reads them: s3:// or file://.
+
+Objects are content-addressed (<prefix>/<manifest>/<table>/<digest>.parquet), so an object
+that exists with the right size is the right object and is not uploaded again. S3 calls retry
+transient failures (botocore's standard mode: 5xx, throttling, resets, timeouts, with
+exponential backoff and jitter) and never 4xx; errors name bucket and key.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConnectionFailed, LoadFailed
+from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
+from .progress import Progress
+from .storage import S3Location, endpoint_url, s3_client
+
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+
+
+@dataclass
+class StageResult:
+    uploaded: int = 0
+    skipped: int = 0
+    bytes_uploaded: int = 0
+    version_ids: dict[str, str] = field(default_factory=dict)
+
+
+def s3_failure(exc: Exception, action: str, uri: str) -> Exception:
+    """A short error naming what failed, where, and what to do."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    endpoint = endpoint_url() or "AWS S3"
+    if isinstance(exc, EndpointConnectionError):
+        return ConnectionFailed(f"cannot reach the S3 endpoint {endpoint} to {action} {uri}",
+                                hint="start it, or check AWS_ENDPOINT_URL")
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "?")
+        location = S3Location.parse(uri)
+        if code == "NoSuchBucket":
+            return LoadFailed(f"bucket '{location.bucket}' does not exist at {endpoint} ({action} {uri})",
+                              hint="create it, or point DW_SIMULATOR_STAGE_BUCKET / stage.url at another bucket")
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return LoadFailed(f"S3 refused to {action} {uri}: {code}",
+                              hint="check the credentials in the environment and the bucket policy")
+        return LoadFailed(f"S3 failed to {action} {uri}: {code}: {exc.response.get('Error', {}).get('Message', '')}")
+    return ConnectionFailed(f"S3 failed to {action} {uri}: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def stage_plan(plan: Plan, progress: Progress) -> StageResult:
+    """Put every file of the plan on the stage (and the local mirror the emulator reads)."""
+    files = [f for t in plan.tables for f in t.files]
+    result = StageResult()
+    progress.event("stage_start", files=len(files), bytes=sum(f.source.size for f in files), stage=plan.stage)
+    for table in plan.tables:
+        for staged in table.files:
+            uploaded = _put(staged, result)
+            result.uploaded += uploaded
+            result.skipped += not uploaded
+            result.bytes_uploaded += staged.source.size if uploaded else 0
+            if staged.load_uri != staged.staged_uri:
+                _mirror(staged)
+            progress.event("stage_file", table=table.name, bytes=staged.source.size, uploaded=uploaded)
+        if plan.dialect == "redshift" and table.files:
+            _put_bytes(copy_manifest_uri(table.files), copy_manifest_body(table.files))
+    progress.event("stage_done", uploaded=result.uploaded, skipped=result.skipped)
+    return result
+
+
+def _put(staged: StagedFile, result: StageResult) -> bool:
+    if staged.staged_uri.startswith("file://"):
+        return _put_file(staged)
+    return _put_s3(staged, result)
+
+
+def _put_file(staged: StagedFile) -> bool:
+    target = Path(staged.staged_uri[len("file://"):])
+    if target.exists() and target.stat().st_size == staged.source.size:
+        return False
+    source = staged.source.local_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename: a crash never leaves a half-written staged object.
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".staging-")
+    os.close(fd)
+    try:
+        if source is not None:
+            shutil.copyfile(source, temp)
+        else:
+            location = S3Location.parse(staged.source.uri)
+            try:
+                s3_client().download_file(location.bucket, location.key, temp)
+            except Exception as exc:
+                raise s3_failure(exc, "download", staged.source.uri) from None
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return True
+
+
+def _put_s3(staged: StagedFile, result: StageResult) -> bool:
+    from boto3.s3.transfer import TransferConfig
+
+    client = s3_client()
+    location = S3Location.parse(staged.staged_uri)
+    existing = _head(client, location)
+    if existing is not None and existing["ContentLength"] == staged.source.size:
+        if existing.get("VersionId"):
+            result.version_ids[staged.staged_uri] = existing["VersionId"]
+        return False
+    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+    try:
+        if staged.source.local_path is not None:
+            client.upload_file(str(staged.source.local_path), location.bucket, location.key, Config=config)
+        else:   # already on S3: copy server-side, never through this machine
+            source = S3Location.parse(staged.source.uri)
+            client.copy({"Bucket": source.bucket, "Key": source.key}, location.bucket, location.key, Config=config)
+    except Exception as exc:
+        raise s3_failure(exc, "upload", staged.staged_uri) from None
+    head = _head(client, location)
+    if head and head.get("VersionId"):
+        result.version_ids[staged.staged_uri] = head["VersionId"]
+    return True
+
+
+def _put_bytes(uri: str, body: bytes) -> None:
+    location = S3Location.parse(uri)
+    try:
+        s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=body)
+    except Exception as exc:
+        raise s3_failure(exc, "upload", uri) from None
+
+
+def _head(client: Any, location: S3Location) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.head_object(Bucket=location.bucket, Key=location.key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise s3_failure(exc, "check", str(location)) from None
+    except Exception as exc:
+        raise s3_failure(exc, "check", str(location)) from None
+
+
+def _mirror(staged: StagedFile) -> None:
+    """Download a staged object to the local mirror the Snowflake emulator reads."""
+    target = Path(staged.load_uri[len("file://"):])
+    if target.exists() and target.stat().st_size == staged.source.size:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    location = S3Location.parse(staged.staged_uri)
+    temp = target.with_name(f".{target.name}.partial")
+    try:
+        s3_client().download_file(location.bucket, location.key, str(temp))
+    except Exception as exc:
+        raise s3_failure(exc, "download", staged.staged_uri) from None
+    os.replace(temp, target)
+
+
+def remove_staged(uris: Iterable[str]) -> int:
+    """Delete staged objects (and local mirrors); returns how many were removed."""
+    removed = 0
+    for uri in uris:
+        if uri.startswith("file://"):
+            path = Path(uri[len("file://"):])
+            if path.exists():
+                path.unlink()
+                removed += 1
+            continue
+        location = S3Location.parse(uri)
+        try:
+            s3_client().delete_object(Bucket=location.bucket, Key=location.key)
+            removed += 1
+        except Exception as exc:
+            raise s3_failure(exc, "delete", uri) from None
+    return removed
+
+
+def list_stage(prefix_uri: str) -> list[str]:
+    """Every staged object under a prefix (file:// or s3://)."""
+    if prefix_uri.startswith("file://"):
+        root = Path(prefix_uri[len("file://"):])
+        return sorted(p.as_uri() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    location = S3Location.parse(prefix_uri)
+    keys: list[str] = []
+    try:
+        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=location.bucket,
+                                                                          Prefix=location.key.rstrip("/") + "/"):
+            keys += [f"s3://{location.bucket}/{o['Key']}" for o in page.get("Contents", [])]
+    except Exception as exc:
+        raise s3_failure(exc, "list", prefix_uri) from None
+    return sorted(keys)

@@ -1,0 +1,134 @@
+"""The embedded Snowflake emulator: fakesnow (Snowflake SQL on DuckDB), in process, on disk.
+
+The database lives in one DuckDB file under the target's folder, so a second process sees
+what was loaded. DuckDB locks that file per process: a second apply waits for the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ..errors import ConnectionFailed, LoadFailed
+from ..plan import Step
+from ..progress import Progress
+from ..target import Target
+from .base import Warehouse
+
+DATABASE = "MANIFEST_LOADER"
+_LOCK_POLL_SECONDS = 0.5
+
+
+class FakesnowWarehouse(Warehouse):
+    dialect_name = "fakesnow"
+
+    def __init__(self, patch: AbstractContextManager[Any], conn: Any, target: Target):
+        self.patch, self.conn, self.target = patch, conn, target
+        self.cursor = conn.cursor()
+
+    @classmethod
+    def open(cls, target: Target, progress: Progress, lock_timeout: float) -> FakesnowWarehouse:
+        # duckdb 2 warns on every Arrow result; the warning is about speed, not correctness.
+        warnings.filterwarnings("ignore", module="fakesnow")
+        warnings.filterwarnings("ignore", message=".*Arrow output.*")
+        import logging
+
+        import fakesnow
+        import snowflake.connector
+
+        # sqlglot, inside fakesnow, warns about Snowflake properties DuckDB ignores (CLUSTER BY);
+        # plan already says so in a note.
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+        folder = target.fakesnow_path
+        folder.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + lock_timeout
+        announced = False
+        while True:
+            patch = fakesnow.patch(db_path=str(folder))
+            patch.__enter__()
+            try:
+                conn = snowflake.connector.connect(database=DATABASE)
+                return cls(patch, conn, target)
+            except Exception as exc:
+                patch.__exit__(None, None, None)
+                if "lock" not in str(exc).lower():
+                    raise ConnectionFailed(f"cannot open the Snowflake emulator database in {folder}: "
+                                           f"{str(exc).splitlines()[0]}") from None
+                if time.monotonic() >= deadline:
+                    raise LoadFailed(f"another process holds the Snowflake emulator database in {folder}; "
+                                     f"gave up after {lock_timeout:.0f}s",
+                                     hint="wait for the other apply or query to finish, or raise --lock-timeout") from None
+                if not announced:
+                    progress.event("waiting", message=f"another process holds the Snowflake emulator database "
+                                   f"in {folder}; waiting up to {lock_timeout:.0f}s")
+                    announced = True
+                time.sleep(_LOCK_POLL_SECONDS)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None,
+                param_names: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+        try:
+            # fakesnow prints notices ("Unsupported property …") on stdout, which is the user's output.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.cursor.execute(sql, dict(params) if params else None)
+            return self.cursor.fetchall() if self.cursor.description else []
+        except Exception as exc:
+            raise LoadFailed(f"statement failed on the Snowflake emulator: {_first_line(exc)}\n"
+                             f"  statement: {sql.splitlines()[0][:120]}") from None
+
+    def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]], param_names: Sequence[str]) -> None:
+        for row in rows:
+            self.execute(sql, row, param_names)
+
+    def begin(self) -> None:
+        self.cursor.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.cursor.execute("ROLLBACK")
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.cursor.close()
+            self.conn.close()
+        finally:
+            self.patch.__exit__(None, None, None)
+
+    def use_schema_sql(self, schema: str) -> list[str]:
+        return [f"CREATE SCHEMA IF NOT EXISTS {self.target.dialect.quote(schema)}",
+                f"USE SCHEMA {self.target.dialect.quote(schema)}"]
+
+    def relation_exists(self, schema: str, table: str) -> bool:
+        rows = self.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %(s)s "
+                            "AND table_name = %(t)s", {"s": schema, "t": table})
+        return bool(rows)
+
+    def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
+        """COPY INTO from the local mirror; every file must report LOADED."""
+        rows = self.execute(step.sql)
+        loaded = 0
+        for row in rows:
+            if len(row) < 4:
+                raise LoadFailed(f"table {step.table}: COPY INTO loaded nothing ({row[0]})",
+                                 hint="the staged files are missing from the emulator's mirror; apply again")
+            file, status, rows_loaded = row[0], row[1], row[3]
+            if status != "LOADED":
+                raise LoadFailed(f"table {step.table}: COPY INTO reported {status} for {file}: {row[6]}")
+            loaded += int(rows_loaded)
+            on_rows(loaded)
+        return loaded
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:400] if text else type(exc).__name__
