@@ -110,6 +110,7 @@ def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintVi
     table = next((t for t in plan.tables if t.name == check.table), None)
     files = ", ".join(f.source.display for f in table.files) if table else "?"
     columns = ", ".join(check.columns)
+    unit = "bytes" if plan.dialect in ("postgres", "redshift") else "characters"
     shown = f"{str(sample)[:60]!r}" if sample is not None else None
     rows = f"{count} row{'s' if count != 1 else ''}"
     messages: Mapping[str, str] = {
@@ -121,7 +122,7 @@ def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintVi
         "foreign_key": f"table {check.table}: {rows} have ({columns}) values missing from {check.detail}, "
                        f"e.g. {shown}",
         "varchar_length": f"table {check.table}: column {columns} has {rows} longer than its "
-                          f"VARCHAR({check.detail}) ({'bytes' if plan.dialect in ('postgres', 'redshift') else 'characters'}), "
+                          f"VARCHAR({check.detail}) ({unit}), "
                           f"e.g. {shown}",
     }
     hint = f"fix the data in {files}, or turn the check off with checks: {{{_check_key(check.kind)}: false}}"

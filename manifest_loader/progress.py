@@ -78,7 +78,8 @@ class RichProgress(Progress):
     def __init__(self) -> None:
         super().__init__()
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress as Bars, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bars
 
         self.console = Console(stderr=True)
         self.bars = Bars(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[detail]}"),

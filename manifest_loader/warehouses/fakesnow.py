@@ -63,7 +63,8 @@ class FakesnowWarehouse(Warehouse):
                 if time.monotonic() >= deadline:
                     raise LoadFailed(f"another process holds the Snowflake emulator database in {folder}; "
                                      f"gave up after {lock_timeout:.0f}s",
-                                     hint="wait for the other apply or query to finish, or raise --lock-timeout") from None
+                                     hint="wait for the other apply or query to finish, or raise "
+                                          "--lock-timeout") from None
                 if not announced:
                     progress.event("waiting", message=f"another process holds the Snowflake emulator database "
                                    f"in {folder}; waiting up to {lock_timeout:.0f}s")
@@ -92,10 +93,8 @@ class FakesnowWarehouse(Warehouse):
         self.cursor.execute("COMMIT")
 
     def rollback(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.cursor.execute("ROLLBACK")
-        except Exception:
-            pass
 
     def close(self) -> None:
         try:

@@ -7,6 +7,7 @@ stream), so memory is bounded by the batch size.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -76,10 +77,9 @@ class PostgresWarehouse(Warehouse):
         self.conn.commit()
 
     def rollback(self) -> None:
-        try:
+        # The connection may already be gone; the server then rolls back on its own.
+        with contextlib.suppress(Exception):
             self.conn.rollback()
-        except Exception:  # the connection may already be gone; the server rolls back on its own
-            pass
 
     def close(self) -> None:
         try:
