@@ -7,6 +7,7 @@ Checks that need the Parquet schemas or the target dialect live in `resolve.py`.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -128,7 +129,8 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
 def _version_problem(doc: PositionedDocument) -> Problem | None:
     data = doc.data
     if not isinstance(data, dict):
-        return doc.problem((), "a manifest is a mapping with keys version, name, target and tables")
+        kind = "a list" if isinstance(data, list) else "a single value" if data is not None else "empty"
+        return doc.problem((), f"expected a mapping with keys version, name, target and tables, got {kind}")
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version not in SUPPORTED_VERSIONS:
         from . import __version__
@@ -157,6 +159,14 @@ def _effective_mode(table: dict[str, Any], data: dict[str, Any]) -> str:
     return table.get("mode") or data.get("defaults", {}).get("mode") or "replace"
 
 
+def _schema_accepts(definition: str, value: Any) -> bool:
+    """Whether a string passes the schema pattern of $defs[definition] (else the schema reported it)."""
+    from .resources import manifest_schema
+
+    pattern = manifest_schema()["$defs"][definition]["pattern"]
+    return isinstance(value, str) and re.search(pattern, value) is not None
+
+
 def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set) -> list[Problem]:
     problems: list[Problem] = []
     url = data["target"].get("url")
@@ -164,15 +174,18 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
         problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put it in an "
                                     "environment variable and write ${DW_SIMULATOR_REDSHIFT_URL} "
                                     "(or ${DW_SIMULATOR_SNOWFLAKE_URL})"))
+    if url and (why := _url_problem(url, data["target"]["warehouse"])):
+        problems.append(doc.problem(("target", "url"), why))
     seen: dict[str, int] = {}
     tables = data["tables"]
     for i, table in enumerate(tables):
         folded = table["name"].lower()
         if folded in seen:
             first = tables[seen[folded]]["name"]
-            how = "" if first == table["name"] else " after case folding (Redshift folds names to lowercase)"
+            how = "" if first == table["name"] else (" once folded to one case, as Redshift does for every "
+                                                     "name and Snowflake for unquoted ones")
             problems.append(doc.problem(("tables", i, "name"), f"table '{table['name']}' has the same name "
-                                        f"as $.tables[{seen[folded]}] ('{first}'){how}"))
+                                        f"as $.tables[{seen[folded]}] ('{first}'){how}; rename one of them"))
         else:
             seen[folded] = i
         problems += _table_problems(table, i, data, doc)
@@ -180,19 +193,36 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
     return problems
 
 
+def _url_problem(url: str, warehouse: str) -> str | None:
+    """A target.url that cannot reach its warehouse, said at its line (target.py would say it unplaced)."""
+    from .target import _SCHEME_DIALECT, mask_url
+
+    schemes = _SCHEME_DIALECT.get(warehouse)
+    if schemes is None:  # an unknown warehouse: the schema reported it
+        return None
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else ""
+    if scheme in schemes:
+        return None
+    return (f"{mask_url(url)!r} is not a {warehouse} URL; use one of "
+            f"{', '.join(f'{s}://' for s in schemes)} (the scheme picks the warehouse or its emulator)")
+
+
 def _table_problems(table: dict[str, Any], i: int, data: dict[str, Any],
                     doc: PositionedDocument) -> list[Problem]:
     problems: list[Problem] = []
     mode = _effective_mode(table, data)
+    origin = "" if "mode" in table else " (from defaults.mode)"
+    # An unknown mode was reported by the schema; rules for the modes would only add noise.
     if mode == "merge" and not table.get("merge_keys"):
         problems.append(doc.problem(("tables", i, "mode") if "mode" in table else ("tables", i),
-                                    f"table '{table['name']}' uses mode merge but has no merge_keys; list the "
-                                    "columns that identify a row"))
-    if table.get("merge_keys") and mode != "merge":
+                                    f"table '{table['name']}' uses mode merge{origin} but has no merge_keys; "
+                                    "list the columns that identify a row in merge_keys: [...]"))
+    if table.get("merge_keys") and mode in ("append", "replace", "truncate"):
         problems.append(doc.problem(("tables", i, "merge_keys"), f"merge_keys only apply in mode merge, "
-                                    f"and table '{table['name']}' uses mode {mode}"))
+                                    f"and table '{table['name']}' uses mode {mode}{origin}; remove merge_keys "
+                                    "or set mode: merge"))
     for column, spec in table.get("columns", {}).items():
-        if "type" in spec:
+        if "type" in spec and _schema_accepts("portableType", spec["type"]):
             try:
                 parse_type(spec["type"])
             except TypeProblem as exc:
@@ -200,10 +230,12 @@ def _table_problems(table: dict[str, Any], i: int, data: dict[str, Any],
     redshift = table.get("redshift", {})
     if redshift.get("diststyle") == "key" and "distkey" not in redshift:
         problems.append(doc.problem(("tables", i, "redshift", "diststyle"),
-                                    "diststyle key needs a distkey column"))
+                                    "diststyle key needs a distkey column; add distkey: <column> or choose "
+                                    "diststyle auto, even or all"))
     if "distkey" in redshift and redshift.get("diststyle", "key") != "key":
         problems.append(doc.problem(("tables", i, "redshift", "distkey"),
-                                    f"distkey needs diststyle key, not {redshift['diststyle']}"))
+                                    f"distkey needs diststyle key, not {redshift['diststyle']}; remove distkey "
+                                    "or set diststyle: key"))
     return problems
 
 
@@ -216,13 +248,16 @@ def _foreign_key_problems(tables: list[dict[str, Any]], doc: PositionedDocument)
             ref = fk["references"]
             where = ("tables", i, "foreign_keys", j)
             if ref["table"] not in names:
+                close = difflib.get_close_matches(ref["table"], sorted(names), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
                 problems.append(doc.problem((*where, "references", "table"),
                                             f"foreign key references unknown table '{ref['table']}'; "
-                                            f"tables are: {', '.join(sorted(names))}"))
+                                            f"{hint}tables are: {', '.join(sorted(names))}"))
                 continue
             if len(fk["columns"]) != len(ref["columns"]):
-                problems.append(doc.problem((*where, "columns"), f"foreign key has {len(fk['columns'])} "
-                                            f"columns but references {len(ref['columns'])}"))
+                problems.append(doc.problem((*where, "columns"), f"foreign key lists {len(fk['columns'])} "
+                                            f"column(s) but references {len(ref['columns'])}; list one column "
+                                            "per referenced column, in the same order"))
             if ref["table"] != table["name"]:
                 edges[table["name"]].add(ref["table"])
     cycle = _find_cycle(edges)
@@ -230,7 +265,7 @@ def _foreign_key_problems(tables: list[dict[str, Any]], doc: PositionedDocument)
         index = next(i for i, t in enumerate(tables) if t["name"] == cycle[0])
         problems.append(doc.problem(("tables", index, "foreign_keys"),
                                     f"foreign keys form a cycle: {' -> '.join(cycle)}; no load order "
-                                    "puts every parent first"))
+                                    "puts every parent first, so drop one of these foreign keys"))
     return problems
 
 

@@ -7,13 +7,14 @@ is everything `build_plan` needs, so planning itself stays pure.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem
 from .manifest import Manifest, TableSpec
 from .sources import SourceFile, SourceProblem, describe_source, list_sources
-from .types import PortableType, TypeProblem, accepts, infer_from_arrow
+from .types import PortableType, TypeProblem, accepts, compatible_types, infer_from_arrow
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -104,8 +105,16 @@ def _identifier_problems(manifest: Manifest, dialect: type[Dialect]) -> list[Pro
         problems.append(doc.problem(schema_path, f"schema name '{manifest.schema}' {why}"))
     for spec in manifest.tables:
         if (why := dialect.identifier_problem(spec.name)) is not None:
-            problems.append(doc.problem(("tables", spec.index, "name"), f"table name {spec.name!r} {why}"))
+            problems.append(doc.problem(("tables", spec.index, "name"), f"table name {spec.name!r} {why}; "
+                                        "rename the table"))
     return problems
+
+
+def _did_you_mean(name: str, available: list[str]) -> str:
+    """The text "did you mean 'x'? " for a near miss (case-insensitive first), else an empty string."""
+    folded = [a for a in available if a.lower() == name.lower()]
+    close = folded or difflib.get_close_matches(name, available, n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
@@ -115,12 +124,14 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
     first = files[0]
     inferred: dict[str, PortableType | None] = {}
     origin: dict[str, SourceFile] = {}
+    unsupported: set[str] = set()   # reported once here; not also "NULL in every row"
     for field in first.schema:
         try:
             inferred[field.name] = infer_from_arrow(field.type)
         except TypeProblem as exc:
             problems.append(doc.problem((*where, "source"), f"column '{field.name}' in {first.display}: {exc}"))
             inferred[field.name] = None
+            unsupported.add(field.name)
         origin[field.name] = first
     for other in files[1:]:
         problems += _drift_problems(spec, first, other, inferred, origin, manifest)
@@ -134,14 +145,17 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         folded[key] = name
         if (why := dialect.identifier_problem(name)) is not None:
             problems.append(doc.problem((*where, "source"), f"column name {name!r} in "
-                                        f"{origin[name].display} {why}"))
+                                        f"{origin[name].display} {why}; rename the column in the Parquet files"))
+        if name in unsupported:
+            continue
         override = spec.override(name)
         final = ptype
         if override and override.type:
             if not accepts(ptype, override.type):
                 problems.append(doc.problem((*where, "columns", name, "type"),
-                                            f"column '{name}' holds {ptype} data in {origin[name].display}; "
-                                            f"it cannot load as {override.type}"))
+                                            f"column '{name}' holds {ptype} data in {origin[name].display} and "
+                                            f"cannot load as {override.type}; convert it in the Parquet files "
+                                            f"or override with {', '.join(compatible_types(ptype))}"))
             final = override.type
         if final is None:
             problems.append(doc.problem((*where, "source"), f"column '{name}' is NULL in every row of "
@@ -154,8 +168,9 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
     for override in spec.columns:
         if override.name not in inferred:
             problems.append(doc.problem((*where, "columns", override.name), f"column '{override.name}' is not "
-                                        f"in the Parquet files of table '{spec.name}' "
-                                        f"(columns: {', '.join(inferred)})", key=True))
+                                        f"in the Parquet files of table '{spec.name}'; "
+                                        f"{_did_you_mean(override.name, list(inferred))}"
+                                        f"columns: {', '.join(inferred)}", key=True))
     return columns, problems
 
 
@@ -183,7 +198,8 @@ def _drift_problems(spec: TableSpec, first: SourceFile, other: SourceFile,
             inferred[field.name], origin[field.name] = ptype, other
         elif ptype is not None and ptype != known:
             problems.append(doc.problem(where, f"column '{field.name}' is {known} in "
-                                        f"{origin[field.name].display} but {ptype} in {other.display}"))
+                                        f"{origin[field.name].display} but {ptype} in {other.display}; "
+                                        "all files of a table need the same column types"))
     return problems
 
 
@@ -198,13 +214,15 @@ def _key_problems(table: ResolvedTable, tables: dict[str, ResolvedTable], manife
         for i, column in enumerate(columns):
             if column not in available:
                 problems.append(doc.problem((*path, i), f"{what} column '{column}' is not a column of table "
-                                            f"'{owner.name}' (columns: {', '.join(available)})"))
+                                            f"'{owner.name}'; {_did_you_mean(column, available)}"
+                                            f"columns: {', '.join(available)}"))
 
     require(spec.primary_key, (*where, "primary_key"), "primary key", table)
     require(spec.merge_keys, (*where, "merge_keys"), "merge key", table)
     if "distkey" in spec.redshift and spec.redshift["distkey"] not in names:
         problems.append(doc.problem((*where, "redshift", "distkey"), f"distkey column "
-                                    f"'{spec.redshift['distkey']}' is not a column of table '{spec.name}'"))
+                                    f"'{spec.redshift['distkey']}' is not a column of table '{spec.name}'; "
+                                    f"{_did_you_mean(spec.redshift['distkey'], names)}columns: {', '.join(names)}"))
     require(spec.redshift.get("sortkey", ()), (*where, "redshift", "sortkey"), "sortkey", table)
     require(spec.snowflake.get("cluster_by", ()), (*where, "snowflake", "cluster_by"), "cluster_by", table)
     for j, fk in enumerate(spec.foreign_keys):

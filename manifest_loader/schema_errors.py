@@ -36,6 +36,48 @@ def _quoted(values: list[Any]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
+_PORTABLE_TYPES = ("boolean, smallint, integer, bigint, decimal(p,s), real, double, varchar, varchar(n), "
+                   "char(n), date, time, timestamp, timestamptz, json, binary")
+
+
+def _unclosed(text: str) -> str:
+    """A hint for `{type: decimal(12, 2)}`, where YAML's flow-mapping comma cut the value short."""
+    if "(" in text and ")" not in text:
+        return " (inside {...} a comma ends the value: quote it, e.g. type: \"decimal(12, 2)\")"
+    return ""
+
+
+def _pattern_message(value: Any, schema: dict[str, Any]) -> str:
+    """Say what the value should look like, in the manifest's words, for each patterned field."""
+    defs = manifest_schema()["$defs"]
+    target = defs["target"]["properties"]
+    if schema is defs["portableType"]:
+        return f"{value!r} is not a portable type; use one of: {_PORTABLE_TYPES}{_unclosed(value)}"
+    if schema is defs["nativeType"]:
+        return (f"{value!r} is not a native type; write a type name with an optional size, e.g. "
+                f"VARCHAR(MAX), NUMBER(12,2), TIMESTAMP_LTZ{_unclosed(value)}")
+    if schema is target["redshift"]["properties"]["iam_role"]:
+        return (f"{value!r} is not an IAM role; write arn:aws:iam::<12-digit account id>:role/<role name>, "
+                "default, or ${VARIABLE}")
+    if schema is target["snowflake"]["properties"]["storage_integration"]:
+        return (f"{value!r} is not a Snowflake storage integration name; use letters, digits, '_' and '$', "
+                "starting with a letter or '_'")
+    if schema is defs["stage"]["properties"]["url"]:
+        return f"{value!r} is not a stage URL; write s3://bucket/prefix or file:///absolute/path"
+    return f"{value!r} does not match {schema['pattern']}"
+
+
+def _type_message(expected: list[str], value: Any) -> str:
+    message = f"expected {' or '.join(_JSON_TYPE_NAMES[n] for n in expected)}, got {_describe(value)}"
+    if isinstance(value, str) and ("integer" in expected or "boolean" in expected):
+        unquoted = value.strip().lower()
+        if unquoted.lstrip("-").isdigit() or unquoted in ("true", "false"):
+            return f"{message} ({value!r}); write it without quotes"
+    if "array" in expected and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return f"{message}; write [{value}] for a list of one"
+    return message
+
+
 def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[Problem]:
     path: JsonPath = tuple(error.absolute_path)
     kind, schema, instance = error.validator, error.schema, error.instance
@@ -54,16 +96,28 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
             if key not in instance:
                 yield doc.problem(path, f"missing required key '{key}'")
         return
+    if kind == "oneOf" and isinstance(instance, dict):
+        # `checks` is true, false or a mapping: a mapping failed the mapping branch, so say why.
+        for sub in error.context or ():
+            if not (sub.validator == "type" and not sub.relative_path):
+                yield from _problems_for(sub, doc)
+        return
     if kind == "enum":
-        message = f"{instance!r} is not one of {_quoted(error.validator_value)}"
+        allowed = error.validator_value
+        message = f"{instance!r} is not one of {_quoted(allowed)}"
+        close = difflib.get_close_matches(str(instance), [str(v) for v in allowed], n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        elif path and path[-1] == "mode":
+            message += " (merge updates rows that match merge_keys and inserts the others)"
     elif kind == "type":
         expected = error.validator_value
-        names = [expected] if isinstance(expected, str) else expected
-        message = f"expected {' or '.join(_JSON_TYPE_NAMES[n] for n in names)}, got {_describe(instance)}"
+        message = _type_message([expected] if isinstance(expected, str) else expected, instance)
     elif kind == "pattern":
-        message = f"{instance!r} is not valid here: {schema.get('description', 'must match ' + schema['pattern'])}"
+        message = _pattern_message(instance, schema)
     elif kind == "minItems":
-        message = "must not be empty" if error.validator_value == 1 else \
+        what = "table" if path == ("tables",) else "column"
+        message = f"must not be empty; list at least one {what}" if error.validator_value == 1 else \
             f"needs at least {error.validator_value} items"
     elif kind == "minLength":
         message = "must not be empty"

@@ -41,6 +41,15 @@ class SourceFile:
         return self.content_hash.split(":", 1)[1]
 
 
+def _shown(path: Path) -> str:
+    """A path as messages print it: relative to the working directory when under it, like the
+    manifest path the user typed, so messages are short and the same on every checkout."""
+    cwd = Path.cwd()
+    if path.is_relative_to(cwd):
+        return str(path.relative_to(cwd)) or "."
+    return str(path)
+
+
 def list_sources(source: str, manifest_folder: Path) -> list[tuple[str, str]]:
     """(uri, display) of every Parquet file a source names, sorted for a stable plan."""
     if source.startswith("s3://"):
@@ -50,26 +59,31 @@ def list_sources(source: str, manifest_folder: Path) -> list[tuple[str, str]]:
     root = manifest_folder.resolve()
     if Path(source).is_absolute():
         raise SourceProblem(f"source '{source}' is an absolute path; write it relative to the manifest's "
-                            f"folder ({root}) so the manifest works on every checkout")
+                            f"folder ({_shown(root)}) so the manifest works on every checkout")
     pattern = root / source
+    hint = ""
     if set(source) & _GLOB_CHARS:
         matches = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
     elif pattern.is_dir():
         matches = list(pattern.glob("*.parquet"))
+        if not matches and any(pattern.glob("**/*.parquet")):
+            hint = (f"; a folder source reads only the *.parquet files directly in it, write "
+                    f"'{source.rstrip('/')}/**/*.parquet' to include subfolders")
     elif pattern.exists():
         matches = [pattern]
     else:
-        raise SourceProblem(f"source '{source}' does not exist (looked for {pattern})")
+        raise SourceProblem(f"source '{source}' does not exist (looked for {_shown(pattern)}); sources are "
+                            "relative to the manifest's folder")
     files = []
     for path in sorted(matches):
         real = path.resolve()
         if not real.is_relative_to(root):
-            raise SourceProblem(f"source '{source}' reaches {real}, outside the manifest's folder {root}; "
-                                "keep data under the manifest's folder or use s3://")
+            raise SourceProblem(f"source '{source}' reaches {_shown(real)}, outside the manifest's folder "
+                                f"{_shown(root)}; keep data under the manifest's folder or use s3://")
         if real.is_file():
             files.append((real.as_uri(), str(path.relative_to(root))))
     if not files:
-        raise SourceProblem(f"source '{source}' matches no Parquet files (looked in {pattern})")
+        raise SourceProblem(f"source '{source}' matches no Parquet files (looked in {_shown(pattern)}){hint}")
     return files
 
 

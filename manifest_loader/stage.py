@@ -37,6 +37,9 @@ def s3_failure(exc: Exception, action: str, uri: str) -> Exception:
     from botocore.exceptions import ClientError, EndpointConnectionError
 
     endpoint = endpoint_url() or "AWS S3"
+    cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, ClientError | EndpointConnectionError):
+        exc = cause   # boto3's transfer manager wraps the client error that says what happened
     if isinstance(exc, EndpointConnectionError):
         return ConnectionFailed(f"cannot reach the S3 endpoint {endpoint} to {action} {uri}",
                                 hint="start it, or check AWS_ENDPOINT_URL")

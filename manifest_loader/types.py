@@ -82,30 +82,39 @@ class TypeProblem(ValueError):
     """A type text or an Arrow type we cannot accept; the message says why and what to do."""
 
 
+PORTABLE_TYPE_NAMES = ("boolean", "smallint", "integer", "bigint", "decimal(p,s)", "real", "double", "varchar",
+                       "varchar(n)", "char(n)", "date", "time", "timestamp", "timestamptz", "json", "binary")
+
+
 def parse_type(text: str) -> PortableType:
     """Parse `decimal(12,2)`-style text, checking the limits both warehouses share."""
     match = _TYPE_TEXT.match(text.strip())
+    unknown = f"'{text}' is not a portable type; use one of: {', '.join(PORTABLE_TYPE_NAMES)}"
     if not match:
-        raise TypeProblem(f"'{text}' is not a portable type")
+        raise TypeProblem(unknown)
     name, a, b = match.group("name"), match.group("a"), match.group("b")
     if name == "decimal":
         precision = int(a) if a else 18
         scale = int(b) if b else 0
         if not 1 <= precision <= MAX_DECIMAL_PRECISION:
-            raise TypeProblem(f"decimal precision {precision} is out of range 1..{MAX_DECIMAL_PRECISION}")
+            raise TypeProblem(f"decimal precision {precision} is out of range 1..{MAX_DECIMAL_PRECISION}; "
+                              f"Redshift and Snowflake hold at most {MAX_DECIMAL_PRECISION} digits")
         if scale > precision:
-            raise TypeProblem(f"decimal scale {scale} is larger than its precision {precision}")
+            raise TypeProblem(f"decimal scale {scale} is larger than its precision {precision}; the scale "
+                              "counts the digits after the point, out of the precision's total")
         return PortableType("decimal", precision=precision, scale=scale)
     if name in ("varchar", "char") and a is not None:
         if b is not None:
             raise TypeProblem(f"'{text}' takes one length")
         limit = MAX_VARCHAR_LENGTH if name == "varchar" else MAX_CHAR_LENGTH
         if not 1 <= int(a) <= limit:
-            raise TypeProblem(f"{name} length {a} is out of range 1..{limit}")
+            longest = ("plain varchar for the longest strings the warehouse takes" if name == "varchar"
+                       else "varchar(n) or varchar for longer strings")
+            raise TypeProblem(f"{name} length {a} is out of range 1..{limit}; use {longest}")
         return PortableType(name, length=int(a))
     if name in _SIMPLE and a is None:
         return PortableType(name)
-    raise TypeProblem(f"'{text}' is not a portable type")
+    raise TypeProblem(unknown)
 
 
 def infer_from_arrow(arrow_type: pa.DataType) -> PortableType | None:
@@ -154,6 +163,12 @@ def _is_view(arrow_type: pa.DataType, kind: str) -> bool:
 
     check = getattr(t, f"is_{kind}_view", None)
     return bool(check and check(arrow_type))
+
+
+def compatible_types(inferred: PortableType) -> list[str]:
+    """The portable types an override may give a column holding data of the inferred type."""
+    families = _ACCEPTS[inferred.family]
+    return [n for n in PORTABLE_TYPE_NAMES if _FAMILY[n.split("(")[0]] in families]
 
 
 def accepts(inferred: PortableType | None, override: PortableType) -> bool:

@@ -189,6 +189,9 @@ def _normalize(value: Any) -> Any:
         with localcontext(prec=max(28, len(value.as_tuple().digits))):
             normalized = value.normalize()
         return "0" if normalized.is_zero() else format(normalized, "f")
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Snowflake's NUMBER(p,0) comes back as Decimal: the same number must print the same.
+        return str(value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):  # before date: datetime is a subclass of date

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..errors import ConnectionFailed, LoadFailed
+from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed
 from ..plan import STAGING_SUFFIX, Step
 from ..progress import Progress
 from ..target import Target, mask_url
@@ -21,6 +21,7 @@ from .base import Warehouse
 
 _DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
 _LOCK_POLL_SECONDS = 1.0
+_NOT_NULL = re.compile(r'null value in column "([^"]+)".*violates not-null constraint')
 
 
 def libpq_uri(url: str) -> str:
@@ -88,6 +89,22 @@ class PostgresWarehouse(Warehouse):
         except Exception:
             pass
 
+    def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """As the base, with NUMERIC as Decimal: ADBC hands arbitrary-precision numbers over as text."""
+        from decimal import Decimal
+
+        columns, rows = super().query(sql, schema)
+        numeric = [i for i, d in enumerate(self.cursor.description or []) if "type_name=numeric" in str(d[1])]
+        if not numeric:
+            return columns, rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i in numeric:
+                values[i] = None if values[i] is None else Decimal(values[i])
+            converted.append(tuple(values))
+        return columns, converted
+
     def use_schema_sql(self, schema: str) -> list[str]:
         return [f"SET search_path TO {self.target.dialect.quote(schema)}, public"]
 
@@ -145,6 +162,12 @@ class PostgresWarehouse(Warehouse):
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, LoadFailed):
                 raise cause from None
+            not_null = _NOT_NULL.search(str(exc))
+            if not_null:
+                raise ConstraintViolation(
+                    f"table {step.table}: column {not_null.group(1)} is declared NOT NULL but a row of "
+                    f"{current['file']} is NULL; nothing was loaded",
+                    hint=f"fix the data in {current['file']}, or make the column nullable") from None
             raise LoadFailed(f"table {step.table}: the load failed while reading {current['file']}: "
                              f"{_clean(exc, self.target.url)}",
                              hint="the whole apply was rolled back; fix the data and apply again") from None

@@ -173,6 +173,9 @@ BAD: dict[str, Fixture] = {
     "corrupt.parquet": lambda: random.Random(20240601).randbytes(512),
     "truncated.parquet": lambda: (lambda data: data[: len(data) // 2])(_parquet_bytes(_customers(1, 5))),
     "decimal40.parquet": lambda: _parquet_bytes(_decimal40()),
+    # Two columns whose names differ only in case: one name once folded (always on Redshift).
+    "case_clash.parquet": lambda: _parquet_bytes(pa.table({"Total": pa.array([1], pa.int64()),
+                                                            "total": pa.array([1.5], pa.float64())})),
 }
 
 
