@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from .errors import ManifestError, Problem
 from .interpolate import interpolate_document
 from .schema_errors import schema_problems
 from .types import PortableType, TypeProblem, parse_type
-from .yamlpos import PositionedDocument, load_positioned
+from .yamlpos import PositionedDocument, json_path, load_positioned
 
 SUPPORTED_VERSIONS = (1,)
 CHECK_NAMES = ("not_null", "primary_key", "foreign_keys", "varchar_length", "row_count")
@@ -112,18 +112,33 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ManifestError([Problem(display, 1, 1, "$", f"the manifest is not UTF-8 text "
-                                     f"(bad byte at offset {exc.start})")]) from None
+        before = raw[:exc.start]
+        line, col = before.count(b"\n") + 1, len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        raise ManifestError([Problem(display, line, col, "$", f"the manifest is not UTF-8 text (byte "
+                                     f"0x{raw[exc.start]:02x} here); save it as UTF-8")]) from None
     doc = load_positioned(text, display)
     version_problem = _version_problem(doc)
     if version_problem:
         raise ManifestError([version_problem])
     data, interpolated, problems = interpolate_document(doc, env)
-    problems += schema_problems(data, doc)
+    problems += _say_substituted(schema_problems(data, doc), doc, interpolated)
     problems += _semantic_problems_tolerant(data, doc, interpolated, schema_clean=not problems)
     if problems:
         raise ManifestError(problems)
     return _build(data, doc, file, display, hashlib.sha256(raw).hexdigest())
+
+
+def _say_substituted(problems: list[Problem], doc: PositionedDocument, interpolated: set) -> list[Problem]:
+    """Name the ${VAR} text behind a wrong value: the file shows the reference, not the value."""
+    written = {json_path(path): _value_at(doc.data, path) for path in interpolated}
+    return [replace(p, message=f"{p.message} (the value of {written[p.path]!r})") if p.path in written else p
+            for p in problems]
+
+
+def _value_at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 def _version_problem(doc: PositionedDocument) -> Problem | None:
@@ -171,9 +186,11 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
     problems: list[Problem] = []
     url = data["target"].get("url")
     if url and ("target", "url") not in interpolated and _PASSWORD_IN_URL.search(url):
-        problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put it in an "
-                                    "environment variable and write ${DW_SIMULATOR_REDSHIFT_URL} "
-                                    "(or ${DW_SIMULATOR_SNOWFLAKE_URL})"))
+        from .target import URL_ENV
+
+        variable = URL_ENV.get(data["target"].get("warehouse"), "DW_SIMULATOR_REDSHIFT_URL")
+        problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put the URL in an "
+                                    f"environment variable and write ${{{variable}}}"))
     if url and (why := _url_problem(url, data["target"]["warehouse"])):
         problems.append(doc.problem(("target", "url"), why))
     seen: dict[str, int] = {}

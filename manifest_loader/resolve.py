@@ -141,7 +141,8 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         key = dialect.stored_name(name)
         if key in folded:
             problems.append(doc.problem((*where, "source"), f"columns '{folded[key]}' and '{name}' of table "
-                                        f"'{spec.name}' are the same name in {dialect.title}"))
+                                        f"'{spec.name}' are the same name in {dialect.title}; rename one of "
+                                        "them in the Parquet files"))
         folded[key] = name
         if (why := dialect.identifier_problem(name)) is not None:
             problems.append(doc.problem((*where, "source"), f"column name {name!r} in "

@@ -40,10 +40,11 @@ _PORTABLE_TYPES = ("boolean, smallint, integer, bigint, decimal(p,s), real, doub
                    "char(n), date, time, timestamp, timestamptz, json, binary")
 
 
-def _unclosed(text: str) -> str:
+def _unclosed(text: str, example: str) -> str:
     """A hint for `{type: decimal(12, 2)}`, where YAML's flow-mapping comma cut the value short."""
     if "(" in text and ")" not in text:
-        return " (inside {...} a comma ends the value: quote it, e.g. type: \"decimal(12, 2)\")"
+        return (f" (no closing ')': inside {{...}} a comma ends an unquoted value, so quote it: "
+                f"type: \"{example}\")")
     return ""
 
 
@@ -52,10 +53,10 @@ def _pattern_message(value: Any, schema: dict[str, Any]) -> str:
     defs = manifest_schema()["$defs"]
     target = defs["target"]["properties"]
     if schema is defs["portableType"]:
-        return f"{value!r} is not a portable type; use one of: {_PORTABLE_TYPES}{_unclosed(value)}"
+        return f"{value!r} is not a portable type; use one of: {_PORTABLE_TYPES}{_unclosed(value, 'decimal(12, 2)')}"
     if schema is defs["nativeType"]:
         return (f"{value!r} is not a native type; write a type name with an optional size, e.g. "
-                f"VARCHAR(MAX), NUMBER(12,2), TIMESTAMP_LTZ{_unclosed(value)}")
+                f"VARCHAR(MAX), NUMBER(12,2), TIMESTAMP_LTZ{_unclosed(value, 'NUMBER(12, 2)')}")
     if schema is target["redshift"]["properties"]["iam_role"]:
         return (f"{value!r} is not an IAM role; write arn:aws:iam::<12-digit account id>:role/<role name>, "
                 "default, or ${VARIABLE}")

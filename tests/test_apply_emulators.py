@@ -15,6 +15,7 @@ from loadkit import copy_example, count, fingerprints, parquet_columns, warehous
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
 from manifest_loader.errors import ConstraintViolation, LoadFailed
+from manifest_loader.query import run_query
 from manifest_loader.runs import RunStore, metadata_url
 
 TABLE_KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id",
@@ -134,8 +135,8 @@ def test_not_null_violation_names_table_and_column(workspace: Path, redshift_env
 
 
 def test_varchar_length_counts_utf8_bytes_on_redshift_emulator(workspace: Path, redshift_env: str) -> None:
-    text = workspace.read_text().replace("sku: {type: varchar(32), nullable: false}",
-                                         "sku: {type: varchar(32), nullable: false}\n      category: {type: varchar(12)}")
+    sku = "sku: {type: varchar(32), nullable: false}"
+    text = workspace.read_text().replace(sku, sku + "\n      category: {type: varchar(12)}")
     workspace.write_text(text)
     path = workspace.parent / "data" / "ecommerce" / "products" / "products.parquet"
     table = pq.read_table(path)
