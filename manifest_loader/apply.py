@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .drift import check_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
 from .manifest import load_manifest
@@ -120,6 +121,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
 def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
           force: bool, progress: Progress) -> ApplyResult:
+    check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
         loaded = read_ledger(connection, target, renderer)
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded)

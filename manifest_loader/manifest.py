@@ -122,7 +122,9 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
         raise ManifestError([version_problem])
     data, interpolated, problems = interpolate_document(doc, env)
     problems += _say_substituted(schema_problems(data, doc), doc, interpolated)
-    problems += _semantic_problems_tolerant(data, doc, interpolated, schema_clean=not problems)
+    # Values whose ${VAR} failed still hold the reference text; checking them would only add noise.
+    unresolved = {p.path for p in problems}
+    problems += _semantic_problems_tolerant(data, doc, interpolated, unresolved, schema_clean=not problems)
     if problems:
         raise ManifestError(problems)
     return _build(data, doc, file, display, hashlib.sha256(raw).hexdigest())
@@ -131,7 +133,7 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
 def _say_substituted(problems: list[Problem], doc: PositionedDocument, interpolated: set) -> list[Problem]:
     """Name the ${VAR} text behind a wrong value: the file shows the reference, not the value."""
     written = {json_path(path): _value_at(doc.data, path) for path in interpolated}
-    return [replace(p, message=f"{p.message} (the value of {written[p.path]!r})") if p.path in written else p
+    return [replace(p, message=f"{p.message}; the value comes from {written[p.path]!r}") if p.path in written else p
             for p in problems]
 
 
@@ -155,7 +157,7 @@ def _version_problem(doc: PositionedDocument) -> Problem | None:
     return None
 
 
-def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated: set,
+def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated: set, unresolved: set[str],
                                 schema_clean: bool) -> list[Problem]:
     """Semantic checks; on a manifest with schema errors, run them as far as its shape allows.
 
@@ -163,9 +165,9 @@ def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated
     for schema-valid data may trip over a malformed part, which the schema already reported.
     """
     if schema_clean:
-        return _semantic_problems(data, doc, interpolated)
+        return _semantic_problems(data, doc, interpolated, unresolved)
     try:
-        return _semantic_problems(data, doc, interpolated)
+        return _semantic_problems(data, doc, interpolated, unresolved)
     except (KeyError, TypeError, AttributeError, IndexError):
         return []
 
@@ -182,7 +184,8 @@ def _schema_accepts(definition: str, value: Any) -> bool:
     return isinstance(value, str) and re.search(pattern, value) is not None
 
 
-def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set) -> list[Problem]:
+def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set,
+                       unresolved: set[str] = frozenset()) -> list[Problem]:
     problems: list[Problem] = []
     url = data["target"].get("url")
     if url and ("target", "url") not in interpolated and _PASSWORD_IN_URL.search(url):
@@ -191,7 +194,7 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
         variable = URL_ENV.get(data["target"].get("warehouse"), "DW_SIMULATOR_REDSHIFT_URL")
         problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put the URL in an "
                                     f"environment variable and write ${{{variable}}}"))
-    if url and (why := _url_problem(url, data["target"]["warehouse"])):
+    if url and "$.target.url" not in unresolved and (why := _url_problem(url, data["target"]["warehouse"])):
         problems.append(doc.problem(("target", "url"), why))
     seen: dict[str, int] = {}
     tables = data["tables"]

@@ -110,6 +110,10 @@ def _identifier_problems(manifest: Manifest, dialect: type[Dialect]) -> list[Pro
     return problems
 
 
+def _one_of(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _did_you_mean(name: str, available: list[str]) -> str:
     """The text "did you mean 'x'? " for a near miss (case-insensitive first), else an empty string."""
     folded = [a for a in available if a.lower() == name.lower()]
@@ -156,7 +160,7 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
                 problems.append(doc.problem((*where, "columns", name, "type"),
                                             f"column '{name}' holds {ptype} data in {origin[name].display} and "
                                             f"cannot load as {override.type}; convert it in the Parquet files "
-                                            f"or override with {', '.join(compatible_types(ptype))}"))
+                                            f"or override with {_one_of(compatible_types(ptype))}"))
             final = override.type
         if final is None:
             problems.append(doc.problem((*where, "source"), f"column '{name}' is NULL in every row of "

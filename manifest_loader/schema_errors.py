@@ -92,10 +92,15 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
             yield doc.problem((*path, key), f"unknown key '{key}'; {hint}", key=True)
         return
     if kind == "required":
-        missing = error.validator_value
-        for key in missing:
-            if key not in instance:
-                yield doc.problem(path, f"missing required key '{key}'")
+        allowed = list(schema.get("properties", {}))
+        for key in error.validator_value:
+            if key in instance:
+                continue
+            # `tabels:` is one mistake: its unknown-key problem already asks "did you mean 'tables'?".
+            if schema.get("additionalProperties") is False and any(
+                    k not in allowed and difflib.get_close_matches(k, allowed, n=1) == [key] for k in instance):
+                continue
+            yield doc.problem(path, f"missing required key '{key}'")
         return
     if kind == "oneOf" and isinstance(instance, dict):
         # `checks` is true, false or a mapping: a mapping failed the mapping branch, so say why.

@@ -57,6 +57,16 @@ class Dialect:
         "date": "DATE", "time": "TIME", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
         "json": "JSON", "binary": "BYTEA",
     }
+    # information_schema.columns.data_type of each portable type, to spot a table that no longer
+    # matches its files before loading into it.
+    catalog_types: ClassVar[dict[str, tuple[str, ...]]] = {
+        "boolean": ("boolean",), "smallint": ("smallint",), "integer": ("integer",), "bigint": ("bigint",),
+        "decimal": ("numeric",), "real": ("real",), "double": ("double precision",),
+        "varchar": ("character varying", "text"), "char": ("character", "character varying"),
+        "date": ("date",), "time": ("time without time zone",),
+        "timestamp": ("timestamp without time zone",), "timestamptz": ("timestamp with time zone",),
+        "json": ("json", "jsonb", "super"), "binary": ("bytea", "binary varying", "varbyte"),
+    }
     # Notes plan prints where an emulator departs from the warehouse it stands in for.
     notes: ClassVar[dict[str, str]] = {}
 

@@ -24,6 +24,12 @@ class Snowflake(Dialect):
     fold_quoted = False
     varchar_counts = "characters"
     paramstyle = "named"
+    catalog_types: ClassVar[dict[str, tuple[str, ...]]] = {
+        "boolean": ("BOOLEAN",), "smallint": ("NUMBER",), "integer": ("NUMBER",), "bigint": ("NUMBER",),
+        "decimal": ("NUMBER",), "real": ("FLOAT",), "double": ("FLOAT",), "varchar": ("TEXT",), "char": ("TEXT",),
+        "date": ("DATE",), "time": ("TIME",), "timestamp": ("TIMESTAMP_NTZ",), "timestamptz": ("TIMESTAMP_TZ",),
+        "json": ("VARIANT", "OBJECT", "ARRAY"), "binary": ("BINARY",),
+    }
     type_map: ClassVar[dict[str, str]] = {
         "boolean": "BOOLEAN", "smallint": "NUMBER(5,0)", "integer": "NUMBER(10,0)",
         "bigint": "NUMBER(19,0)", "decimal": "NUMBER({precision},{scale})", "real": "FLOAT",

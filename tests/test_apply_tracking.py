@@ -1,0 +1,127 @@
+"""Load tracking, drift of existing tables, stage cleanup, progress and concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from loadkit import ROOT, copy_example, count
+
+from manifest_loader.apply import apply
+from manifest_loader.cli import main
+from manifest_loader.errors import LoadFailed, UsageError
+from manifest_loader.progress import JsonProgress, LogProgress
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
+    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
+                 "DW_SIMULATOR_TARGET_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return copy_example(tmp_path)
+
+
+def _rewrite(path: Path, column: str, values: pa.Array) -> None:
+    table = pq.read_table(path)
+    index = table.column_names.index(column)
+    pq.write_table(table.set_column(index, column, values), path)
+
+
+@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
+def test_changed_column_type_is_reported_before_loading(workspace: Path, warehouse: str, pg_database: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    apply(workspace, warehouse)
+    products = workspace.parent / "data" / "ecommerce" / "products" / "products.parquet"
+    weights = pq.read_table(products).column("weight_kg").to_pylist()
+    _rewrite(products, "weight_kg", pa.array([None if w is None else f"{w} kg" for w in weights]))
+    with pytest.raises(LoadFailed) as error:
+        apply(workspace, warehouse)
+    assert "column ecommerce.products.weight_kg is" in str(error.value)
+    assert "but varchar" in str(error.value) and "data/ecommerce/products/products.parquet" in str(error.value)
+    assert count(workspace, "products", warehouse) == 50
+
+
+def test_status_lists_runs_and_shows_one(workspace: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["apply", str(workspace), "--target-warehouse", "snowflake"]).exit_code == 0
+    assert runner.invoke(main, ["apply", str(workspace), "--target-warehouse", "snowflake"]).exit_code == 0
+    listing = runner.invoke(main, ["status", "ecommerce", "--json"])
+    runs = json.loads(listing.output)
+    assert [r["status"] for r in runs] == ["unchanged", "succeeded"]
+    assert runs[1]["rows"] == 2274 and runs[1]["warehouse"] == "snowflake"
+    detail = runner.invoke(main, ["status", runs[1]["id"]])
+    assert "customers" in detail.output and "order_items" in detail.output and "1524 rows" in detail.output
+    text = runner.invoke(main, ["status"]).output
+    assert "succeeded" in text and "unchanged" in text
+    assert runner.invoke(main, ["status", "--target-warehouse", "redshift", "--json"]).output.strip() == "[]"
+
+
+def test_generation_run_must_exist_when_the_simulator_table_does(workspace: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "simulator.sqlite"
+    with sqlite3.connect(database) as conn:
+        conn.execute("create table generation_runs (id text primary key, experiment text)")
+        conn.execute("insert into generation_runs values ('gen-7', 'ecommerce')")
+    monkeypatch.setenv("DW_SIMULATOR_TARGET_DB_URL", f"sqlite:///{database}")
+    with pytest.raises(UsageError, match="generation run 'gen-8' is not in generation_runs"):
+        apply(workspace, "snowflake", generation_run="gen-8")
+    result = apply(workspace, "snowflake", generation_run="gen-7")
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("select generation_run_id, status from load_runs where id = ?",
+                            (result.run_id,)).fetchall()
+    assert rows == [("gen-7", "succeeded")]
+
+
+def test_stage_cleanup_on_success_removes_staged_objects(workspace: Path, tmp_path: Path) -> None:
+    text = workspace.read_text().replace("cleanup: never", "cleanup: on_success")
+    workspace.write_text(text)
+    apply(workspace, "snowflake")
+    staged = list((tmp_path / "state" / "stage").rglob("*.parquet"))
+    assert staged == []
+    assert count(workspace, "customers", "snowflake") == 200
+
+
+def test_progress_lines_and_json_events(workspace: Path) -> None:
+    import io
+
+    stream = io.StringIO()
+    apply(workspace, "snowflake", progress=LogProgress(stream))
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("staging 6 file(s), 59811 bytes")
+    assert "loaded order_items: 1524 rows" in "\n".join(lines)
+    stream = io.StringIO()
+    apply(workspace, "snowflake", force=True, progress=JsonProgress(stream))
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    done = {e["table"]: e["rows"] for e in events if e["event"] == "table_done"}
+    assert done == {"customers": 200, "products": 50, "orders": 500, "order_items": 1524}
+
+
+def test_concurrent_applies_serialize_on_the_redshift_emulator(workspace: Path, pg_database: str,
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    env = {**os.environ, "DW_SIMULATOR_REDSHIFT_URL": pg_database, "PYTHONPATH": str(ROOT),
+           "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state")}
+    command = [sys.executable, "-m", "manifest_loader.cli", "apply", str(workspace), "--progress", "log"]
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert sum("Loaded 'ecommerce'" in out for out, _ in outputs) >= 1
+    for table, rows in {"customers": 200, "orders": 500, "order_items": 1524}.items():
+        assert count(workspace, table, "redshift") == rows
+    import psycopg
+
+    with psycopg.connect(pg_database) as conn:
+        entries = conn.execute("select count(*), count(distinct (table_name, content_hash)) "
+                               "from ecommerce._manifest_loader_ledger").fetchone()
+    assert entries == (6, 6)
