@@ -20,6 +20,7 @@ from .render import Renderer
 from .resolve import ResolvedManifest, resolve
 from .runs import RunStore, metadata_url
 from .stage import remove_staged, stage_plan
+from .storage import RETRY_LISTENERS
 from .target import URL_ENV, Target, resolve_target
 from .warehouses import connect
 from .warehouses.base import Warehouse
@@ -96,6 +97,11 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,
                          schema_name=target.schema, generation_run_id=generation_run)
     connection: Warehouse | None = None
+
+    def on_retry(message: str) -> None:
+        progress.event("retry", what="S3 request", error=message, attempt="?")
+
+    RETRY_LISTENERS.append(on_retry)
     try:
         connection = connect(target, progress, lock_timeout)
         result = _load(connection, resolved, target, renderer, run_id, force, progress)
@@ -107,8 +113,10 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
         store.finish(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        RETRY_LISTENERS.remove(on_retry)
         if connection is not None:
             connection.close()
+        _remove_mirror(plan)
         progress.close()
     status = "succeeded" if result.changed else "unchanged"
     store.finish(run_id, status, rows=result.rows, nbytes=result.bytes, tables=[
@@ -128,14 +136,15 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
         if not force and not needs_work(resolved, loaded):
             progress.event("message", message="no changes: every table already holds exactly these files")
             return ApplyResult(run_id, False, plan, target)
-        stage_plan(plan, progress)
+        staged = stage_plan(plan, progress)
 
         def after_lock(expected: dict[str, set[str]] = loaded) -> None:
             if read_ledger(connection, target, renderer) != expected:
                 raise StaleLedger
 
         try:
-            outcomes = Execution(plan, connection, run_id, progress, after_lock).run()
+            outcomes = Execution(plan, connection, run_id, progress, after_lock,
+                                 versions=staged.version_ids).run()
         except StaleLedger:
             progress.event("message", message="another apply changed the ledger while waiting; planning again")
             continue
@@ -143,8 +152,12 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
     raise LoadFailed("other applies kept changing the target while this one waited", hint="apply again")
 
 
+def _remove_mirror(plan: Plan) -> None:
+    """The emulator's local copies of S3 objects are needed only during the load: keep the cache bounded."""
+    remove_staged(f.load_uri for t in plan.tables for f in t.files if f.load_uri != f.staged_uri)
+
+
 def _cleanup(plan: Plan, policy: str, succeeded: bool) -> None:
     if policy == "always" or (policy == "on_success" and succeeded):
         uris = [f.staged_uri for t in plan.tables for f in t.files]
-        uris += [f.load_uri for t in plan.tables for f in t.files if f.load_uri != f.staged_uri]
         remove_staged(uris)

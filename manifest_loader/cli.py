@@ -154,6 +154,27 @@ def query(manifest: Path, sql: str, warehouse: str | None, fmt: str) -> None:
     click.echo(format_result(columns, rows, fmt), nl=False)
 
 
+@main.group()
+def stage() -> None:
+    """Manage staged objects."""
+
+
+@stage.command("gc")
+@manifest_argument
+@warehouse_option
+@click.option("--delete", is_flag=True, help="Remove the objects (default: only list them).")
+@_report_errors
+def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
+    """List staged objects of MANIFEST that no ledger row references; --delete removes them."""
+    from .gc import stage_garbage
+
+    garbage, removed = stage_garbage(manifest, warehouse, delete=delete)
+    for uri in garbage:
+        click.echo(uri)
+    verb = f"removed {removed}" if delete else "would remove"
+    click.echo(f"{len(garbage)} unreferenced object(s); {verb}" + ("" if delete else " (pass --delete)"), err=True)
+
+
 @main.command()
 def schema() -> None:
     """Print the manifest JSON Schema (Draft 2020-12)."""

@@ -37,6 +37,7 @@ class Execution:
     progress: Progress
     # Called right after the lock is taken: raises if another apply changed the ledger meanwhile.
     after_lock: Callable[[], None] = lambda: None
+    versions: Mapping[str, str] = field(default_factory=dict)   # staged key -> S3 VersionId
     outcomes: dict[str, TableOutcome] = field(default_factory=dict)
 
     def run(self) -> dict[str, TableOutcome]:
@@ -67,11 +68,16 @@ class Execution:
         elif step.action == "check":
             self._check(step)
         elif step.action == "ledger":
-            rows = [{**row, "run_id": self.run_id} if "run_id" in step.param_names else row for row in step.params]
+            rows = [self._ledger_row(row, step) for row in step.params]
             self.warehouse.execute_many(step.sql, rows, step.param_names)
         else:
             params = step.params[0] if step.params else None
             self.warehouse.execute(step.sql, params, step.param_names)
+
+    def _ledger_row(self, row: Mapping[str, Any], step: Step) -> Mapping[str, Any]:
+        if "run_id" not in step.param_names:
+            return row
+        return {**row, "run_id": self.run_id, "staged_version": self.versions.get(row["staged_key"])}
 
     def _copy(self, step: Step) -> None:
         table = step.table or ""

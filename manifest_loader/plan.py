@@ -196,6 +196,11 @@ class _Builder:
         if self.dialect.emulates and (table.spec.primary_key or table.spec.foreign_keys):
             notes.append(f"keys are informational on {self.dialect.emulates.capitalize()} and not declared "
                          "in the emulator; the loader checks them before commit")
+        for column in table.columns:
+            if column.emulated_native:
+                notes.append(f"column {column.name}: native type {column.emulated_native} is for real "
+                             f"{self.dialect.emulates.capitalize()}; the emulator uses "
+                             f"{column.sql_type(self.dialect)}")
         for kind in ("json", "binary"):
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)

@@ -26,6 +26,7 @@ class ResolvedColumn:
     type: PortableType
     nullable: bool
     native_type: str | None = None   # the manifest's per-dialect escape hatch
+    emulated_native: str | None = None   # a native type the emulator cannot take (it uses `type`)
 
     def sql_type(self, dialect: type[Dialect]) -> str:
         return self.native_type or dialect.type_sql(self.type)
@@ -168,8 +169,10 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
                                         f"columns: {{{name}: {{type: ...}}}} to table '{spec.name}'"))
             continue
         not_null = (override is not None and override.nullable is False) or name in spec.primary_key
-        native = override.native.get(dialect.emulates or dialect.name) if override else None
-        columns.append(ResolvedColumn(name, final, not not_null, native))
+        # A native type is the real warehouse's; an emulator keeps the portable type and says so.
+        native = override.native.get(dialect.name) if override else None
+        ignored = override.native.get(dialect.emulates) if override and dialect.emulates else None
+        columns.append(ResolvedColumn(name, final, not not_null, native, ignored))
     for override in spec.columns:
         if override.name not in inferred:
             problems.append(doc.problem((*where, "columns", override.name), f"column '{override.name}' is not "

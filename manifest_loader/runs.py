@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,13 +84,26 @@ class RunStore:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        # SQLite: concurrent applies share the file; wait for each other's short writes.
+        connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
         try:
-            self.engine = sa.create_engine(url)
-            metadata.create_all(self.engine)
+            self.engine = sa.create_engine(url, connect_args=connect_args)
+            self._create_tables()
         except sa.exc.SQLAlchemyError as exc:
             raise ConnectionFailed(f"cannot open the metadata database {mask_url(url)}: "
                                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
                                    hint=f"check {METADATA_ENV}") from None
+
+    def _create_tables(self) -> None:
+        """create_all, tolerating another process creating the same tables at the same moment."""
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine)
+                return
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+                if "already exists" not in str(exc) and "locked" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def check_generation_run(self, generation_run_id: str) -> None:
         """When the database has the simulator's generation_runs table, the id must be in it."""

@@ -6,7 +6,9 @@ MinIO); credentials come from the usual AWS chain, never from a manifest.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,26 @@ from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
+
+
+# Whoever wants to hear about retried S3 requests (apply's progress) registers here.
+RETRY_LISTENERS: list[Callable[[str], None]] = []
+
+
+class _RetryLog(logging.Handler):
+    """botocore's standard retry mode says at DEBUG when it retries; pass that on, bounded."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Retry needed"):
+            for listener in list(RETRY_LISTENERS):
+                listener(message)
+
+
+_retry_logger = logging.getLogger("botocore.retries.standard")
+_retry_logger.addHandler(_RetryLog(level=logging.DEBUG))
+_retry_logger.setLevel(logging.DEBUG)
+_retry_logger.propagate = False
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,8 @@ def s3_filesystem() -> pafs.S3FileSystem:
     import pyarrow.fs as pafs
 
     endpoint = endpoint_url()
-    kwargs: dict[str, Any] = {"region": region()}
+    kwargs: dict[str, Any] = {"region": region(),
+                              "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=8)}
     if endpoint:
         parsed = urlparse(endpoint)
         kwargs["endpoint_override"] = parsed.netloc

@@ -113,9 +113,9 @@ def test_concurrent_applies_serialize_on_the_redshift_emulator(workspace: Path, 
            "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state")}
     command = [sys.executable, "-m", "manifest_loader.cli", "apply", str(workspace), "--progress", "log"]
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(3)]
+                 for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in processes]
-    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], outputs
     assert sum("Loaded 'ecommerce'" in out for out, _ in outputs) >= 1
     for table, rows in {"customers": 200, "orders": 500, "order_items": 1524}.items():
         assert count(workspace, table, "redshift") == rows
@@ -125,3 +125,19 @@ def test_concurrent_applies_serialize_on_the_redshift_emulator(workspace: Path, 
         entries = conn.execute("select count(*), count(distinct (table_name, content_hash)) "
                                "from ecommerce._manifest_loader_ledger").fetchone()
     assert entries == (6, 6)
+
+
+def test_stage_gc_lists_then_removes_only_unreferenced_objects(workspace: Path, tmp_path: Path) -> None:
+    apply(workspace, "snowflake")
+    stage = tmp_path / "state" / "stage" / "ecommerce"
+    stray = stage / "customers" / ("0" * 64 + ".parquet")
+    stray.write_bytes(b"old")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake"])
+    assert listed.exit_code == 0, listed.output
+    assert stray.as_uri() in listed.output and "1 unreferenced object(s); would remove" in listed.output
+    assert stray.exists()
+    removed = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake", "--delete"])
+    assert "removed 1" in removed.output
+    assert not stray.exists()
+    assert len(list(stage.rglob("*.parquet"))) == 6
