@@ -165,14 +165,28 @@ def _is_view(arrow_type: pa.DataType, kind: str) -> bool:
     return bool(check and check(arrow_type))
 
 
+_INTEGERS = {"smallint", "integer", "bigint"}
+
+
+def _fractional(ptype: PortableType) -> bool:
+    return ptype.name in ("real", "double") or (ptype.name == "decimal" and bool(ptype.scale))
+
+
 def compatible_types(inferred: PortableType) -> list[str]:
     """The portable types an override may give a column holding data of the inferred type."""
     families = _ACCEPTS[inferred.family]
-    return [n for n in PORTABLE_TYPE_NAMES if _FAMILY[n.split("(")[0]] in families]
+    names = [n for n in PORTABLE_TYPE_NAMES if _FAMILY[n.split("(")[0]] in families]
+    return [n for n in names if not (_fractional(inferred) and n in _INTEGERS)]
 
 
 def accepts(inferred: PortableType | None, override: PortableType) -> bool:
-    """Whether data of the inferred type can be loaded into a column of the override type."""
+    """Whether data of the inferred type can be loaded into a column of the override type.
+
+    Within numbers, fractions never go into integer columns (digits would be lost); a value
+    too large for a narrower column is caught when the batch is cast.
+    """
     if inferred is None:
         return True
+    if _fractional(inferred) and override.name in _INTEGERS:
+        return False
     return override.family in _ACCEPTS[inferred.family]

@@ -69,8 +69,8 @@ class _Builder:
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise ManifestError([self.doc.problem(path, f"the manifest expands to more than {MAX_NODES} "
-                                                  "nodes (are YAML aliases repeating a large block?)")])
+            raise ManifestError([self.doc.problem(path, f"the manifest expands to more than {MAX_NODES} values "
+                                                  "through YAML aliases (*name); write the values out instead")])
         self.doc.value_positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -83,7 +83,7 @@ class _Builder:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                 self.problems.append(Problem(self.doc.file, key_node.start_mark.line + 1,
-                                             key_node.start_mark.column + 1, "$",
+                                             key_node.start_mark.column + 1, json_path(path),
                                              "keys must be plain strings (no complex keys or '<<' merges)"))
                 continue
             key = str(key_node.value)
@@ -127,13 +127,18 @@ def load_positioned(text: str, file: str) -> PositionedDocument:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "invalid YAML"
+        if "'\\t'" in reason:
+            reason += "; indent with spaces, not tabs"
         raise ManifestError([Problem(file, line, col, "$", f"YAML syntax error: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise ManifestError([Problem(file, 1, 1, "$", f"YAML syntax error: {exc}")]) from None
-    if len(nodes) != 1 or nodes[0] is None:
-        count = len([n for n in nodes if n is not None])
-        raise ManifestError([Problem(file, 1, 1, "$",
-                                     f"expected exactly one YAML document, found {count}")])
+    documents = [n for n in nodes if n is not None]
+    if len(documents) != 1:
+        where = documents[1].start_mark if len(documents) > 1 else None
+        line, col = (where.line + 1, where.column + 1) if where else (1, 1)
+        hint = "; remove the '---' separator and merge them" if len(documents) > 1 else ""
+        raise ManifestError([Problem(file, line, col, "$",
+                                     f"expected exactly one YAML document, found {len(documents)}{hint}")])
     builder = _Builder(doc)
     doc.data = builder.build(nodes[0], ())
     if builder.problems:

@@ -228,6 +228,7 @@ def test_type_text_round_trips() -> None:
 EVERY_TYPE = ["boolean", "smallint", "integer", "bigint", "decimal(12,2)", "real", "double", "varchar",
               "varchar(10)", "char(2)", "date", "time", "timestamp", "timestamptz", "json", "binary"]
 NUMBERS = {"smallint", "integer", "bigint", "decimal(12,2)", "real", "double"}
+FRACTIONS = NUMBERS - {"smallint", "integer", "bigint"}   # no fraction loads into an integer column
 STRINGS = {"varchar", "varchar(10)", "char(2)", "json"}
 TIMESTAMPS = {"timestamp", "timestamptz"}
 # inferred type -> the override types its data may load as
@@ -236,9 +237,9 @@ ACCEPTS = {
     "smallint": NUMBERS,
     "integer": NUMBERS,
     "bigint": NUMBERS,
-    "decimal(12,2)": NUMBERS,
-    "real": NUMBERS,
-    "double": NUMBERS,
+    "decimal(12,2)": FRACTIONS,
+    "real": FRACTIONS,
+    "double": FRACTIONS,
     "varchar": STRINGS,
     "varchar(10)": STRINGS,
     "char(2)": STRINGS,

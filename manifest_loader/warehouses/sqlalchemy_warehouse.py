@@ -1,0 +1,287 @@
+"""Real Amazon Redshift and Snowflake, through SQLAlchemy (sqlalchemy-redshift, snowflake-sqlalchemy).
+
+The warehouse reads the staged objects itself: Redshift's `COPY … MANIFEST` and Snowflake's
+`COPY INTO … FILES = (…)` name them on S3, so no data passes through this machine.
+
+One connection, in driver autocommit mode; the transaction is explicit `BEGIN` … `COMMIT`
+statements, so what runs inside it is exactly what the plan shows. Snowflake's DDL, which
+would commit an open transaction, runs before `BEGIN`, each statement committing on its own.
+
+`${secret:NAME}` placeholders (COPY credentials when no IAM role or storage integration is
+configured) are filled from the environment only in the text handed to the driver; every
+message built from a driver error has them, and the URL's password, masked as `***`.
+
+`open_connection` is the one place that builds a SQLAlchemy connection: tests replace it with
+a recording connection, since the real warehouses cannot be reached from a test machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+
+from ..errors import ConnectionFailed, LoaderError, LoadFailed, UsageError
+from ..plan import Step
+from ..plan_format import display_sql
+from ..progress import Progress
+from ..target import Target, mask_url
+from .base import Warehouse
+
+ConnectionFactory = Callable[[Target], Any]
+
+SUPPORTED = ("redshift", "snowflake")
+_SECRET = re.compile(r"\$\{secret:([A-Za-z0-9_]+)\}")
+# What an AWS key id, secret key or session token is made of: safe inside '…' in both SQL
+# dialects and free of ':' (a bind marker to text()), '%', '\' and quotes.
+_SAFE_SECRET = re.compile(r"[A-Za-z0-9+/=_.\-]+\Z")
+# text()'s bind-parameter syntax (sqlalchemy.sql.elements.TextClause._bind_params_regex).
+_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)", re.UNICODE)
+_PASSWORD = re.compile(r"^[^:/?#]+://[^/@:?#]*:(?P<p>[^/@?#]+)@")
+_CREDENTIAL_HINT = {
+    "redshift": "set target.redshift.iam_role in the manifest (recommended), or export the variable",
+    "snowflake": "set target.snowflake.storage_integration in the manifest (recommended), or export the variable",
+}
+
+
+def driver_packages(url: str) -> str:
+    """The pip packages a URL's SQLAlchemy dialect and driver need."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme.startswith("snowflake"):
+        return "snowflake-sqlalchemy"
+    if scheme == "redshift+redshift_connector":
+        return "sqlalchemy-redshift redshift_connector"
+    return "sqlalchemy-redshift psycopg2-binary"
+
+
+def open_connection(target: Target) -> Any:
+    """A SQLAlchemy Connection to the target, in driver autocommit mode (transactions are explicit)."""
+    assert target.url is not None
+    url, title = target.url, target.dialect.title
+    masker = _Masker(url)
+    packages = driver_packages(url)
+    failure: LoaderError | None = None
+    try:
+        # NullPool: the one connection closes for real on close(); hide_parameters keeps bound
+        # values out of SQLAlchemy's own messages and logs.
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True)
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        failure = ConnectionFailed(f"cannot load the SQLAlchemy driver for {title} ({masker.first_line(exc)})",
+                                   hint=f"pip install {packages}")
+    except Exception as exc:
+        failure = ConnectionFailed(f"{target.url_source} is not a usable {title} URL ({target.display_url}): "
+                                   f"{masker.first_line(exc)}")
+    if failure is not None:
+        raise failure
+    try:
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except ImportError as exc:
+        failure = ConnectionFailed(f"cannot load the driver for {title} ({masker.first_line(exc)})",
+                                   hint=f"pip install {packages}")
+    except Exception as exc:
+        failure = ConnectionFailed(f"cannot connect to {title} at {target.display_url} ({target.url_source}): "
+                                   f"{masker.first_line(exc)}",
+                                   hint="check the URL, the credentials and that this machine can reach it")
+    raise failure
+
+
+class _Masker:
+    """Replaces the URL's password and every secret handed to the driver with ***."""
+
+    def __init__(self, url: str | None):
+        self.url = url
+        self.values: set[str] = set()
+        match = _PASSWORD.match(url) if url else None
+        if match:
+            self.values |= {match.group("p"), unquote(match.group("p"))}
+
+    def __call__(self, text: str) -> str:
+        if self.url:
+            text = text.replace(self.url, mask_url(self.url))
+        for value in sorted((v for v in self.values if v), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+    def first_line(self, exc: BaseException) -> str:
+        """The driver's own message (not SQLAlchemy's wrapper, which repeats the statement), masked."""
+        orig = getattr(exc, "orig", None)
+        source = orig if isinstance(orig, BaseException) else exc
+        lines = [line.strip() for line in self(str(source)).splitlines() if line.strip()]
+        return lines[0][:400] if lines else type(source).__name__
+
+
+class SqlAlchemyWarehouse(Warehouse):
+    """Redshift or Snowflake over one SQLAlchemy connection (or anything with its execute/close)."""
+
+    def __init__(self, connection_factory: ConnectionFactory, target: Target, progress: Progress,
+                 secrets: Mapping[str, str] | None = None):
+        if target.dialect.name not in SUPPORTED:
+            raise UsageError(f"no SQLAlchemy warehouse for dialect '{target.dialect.name}'",
+                             hint=f"use a URL for one of: {', '.join(SUPPORTED)}")
+        self.target, self.progress = target, progress
+        self.dialect_name = target.dialect.name
+        self.secrets = os.environ if secrets is None else secrets
+        self.mask = _Masker(target.url)
+        self.in_transaction = False
+        failure: LoaderError | None = None
+        try:
+            self.conn = connection_factory(target)
+        except LoaderError:
+            raise
+        except Exception as exc:
+            failure = ConnectionFailed(f"cannot connect to {target.dialect.title} at {target.display_url}: "
+                                       f"{self.mask.first_line(exc)}")
+        if failure is not None:
+            raise failure
+
+    @classmethod
+    def open(cls, target: Target, progress: Progress, lock_timeout: float) -> SqlAlchemyWarehouse:
+        # Neither warehouse has an advisory lock; the executor re-reads the ledger after BEGIN instead.
+        return cls(open_connection, target, progress)
+
+    # -- statements ------------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None,
+                param_names: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+        return self._run(sql, _bound(params, param_names), param_names)[1]
+
+    def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]], param_names: Sequence[str]) -> None:
+        if rows:
+            self._run(sql, [_bound(row, param_names) for row in rows], param_names)
+
+    def _run(self, sql: str, parameters: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
+             param_names: Sequence[str] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one statement; return its column names and rows. Driver errors come back masked."""
+        names = param_names or (parameters.keys() if isinstance(parameters, Mapping) else ())
+        statement = self._statement(sql, set(names))
+        try:
+            result = self.conn.execute(statement, parameters) if parameters else self.conn.execute(statement)
+            if not result.returns_rows:
+                return [], []
+            columns = list(result.keys())   # a Result iterates over rows, not column names
+            return [str(c) for c in columns], [tuple(row) for row in result.fetchall()]
+        except Exception as exc:
+            failure = self._failure(exc, sql)
+        # Raised here, outside the handler, so the driver's exception (whose text may hold the
+        # statement with its secrets) is not chained to it as __context__.
+        raise failure
+
+    def _statement(self, sql: str, names: set[str]) -> sa.TextClause:
+        text = _SECRET.sub(self._secret, sql)
+        # Only the step's parameters are binds: any other ":word" (in a literal, say) stays text.
+        text = _BIND.sub(lambda m: m.group(0) if m.group(1) in names else "\\" + m.group(0), text)
+        return sa.text(text)
+
+    def _secret(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = self.secrets.get(name) or ""
+        if not value:
+            raise LoadFailed(f"{name} is not set, and the plan's COPY needs it as the warehouse's credential "
+                             f"for the stage", hint=_CREDENTIAL_HINT[self.dialect_name])
+        if not _SAFE_SECRET.match(value):
+            raise LoadFailed(f"{name} holds characters no AWS credential has; refusing to put it into SQL",
+                             hint=_CREDENTIAL_HINT[self.dialect_name])
+        self.mask.values.add(value)
+        return value
+
+    def _failure(self, exc: Exception, sql: str) -> LoaderError:
+        statement = display_sql(sql).strip().splitlines()[0][:120] if sql.strip() else ""
+        where = f"{self.target.dialect.title} at {self.target.display_url}"
+        message = self.mask.first_line(exc)
+        if getattr(exc, "connection_invalidated", False):
+            return ConnectionFailed(f"lost the connection to {where}: {message}\n  statement: {statement}",
+                                    hint="nothing was committed; apply again")
+        return LoadFailed(f"statement failed on {where}: {message}\n  statement: {statement}")
+
+    def describe_error(self, exc: Exception) -> str:
+        return self.mask.first_line(exc)
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._run("BEGIN")
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._run("COMMIT")
+        self.in_transaction = False
+
+    def rollback(self) -> None:
+        if not self.in_transaction:
+            return
+        self.in_transaction = False
+        with contextlib.suppress(LoaderError):   # the connection is gone: the server rolls back on its own
+            self._run("ROLLBACK")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
+        """Run the step's COPY; the warehouse reads the staged objects from S3 itself."""
+        columns, rows = self._run(step.sql)
+        if self.dialect_name == "redshift":
+            counted = self._run("SELECT pg_last_copy_count()")[1]
+            loaded = int(counted[0][0]) if counted and counted[0][0] is not None else 0
+            on_rows(loaded)
+            return loaded
+        return self._copy_into_result(step, columns, rows, on_rows)
+
+    def _copy_into_result(self, step: Step, columns: list[str], rows: list[tuple[Any, ...]],
+                          on_rows: Callable[[int], None]) -> int:
+        """Snowflake's COPY INTO answers one row per file; every file must be LOADED."""
+        if not rows or len(rows[0]) < 4:
+            return 0   # "Copy executed with 0 files processed." (the count check names the files)
+        position = {name.lower(): i for i, name in enumerate(columns)}
+
+        def value(row: tuple[Any, ...], name: str, default: int) -> Any:
+            i = position.get(name, default)
+            return row[i] if i < len(row) else None
+
+        loaded = 0
+        for row in rows:
+            file, status = value(row, "file", 0), str(value(row, "status", 1) or "").upper()
+            if status != "LOADED":
+                error = self.mask(str(value(row, "first_error", 6) or "no error given"))[:400]
+                raise LoadFailed(f"table {step.table}: COPY INTO reported {status or 'no status'} for {file}: "
+                                 f"{error}", hint="the whole apply was rolled back; fix the file and apply again")
+            loaded += int(value(row, "rows_loaded", 3) or 0)
+            on_rows(loaded)
+        return loaded
+
+    def relation_exists(self, schema: str, table: str) -> bool:
+        rows = self.execute("SELECT 1 FROM information_schema.tables "
+                            "WHERE table_schema = :schema_name AND table_name = :table_name",
+                            {"schema_name": schema, "table_name": table}, ("schema_name", "table_name"))
+        return bool(rows)
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def use_schema_sql(self, schema: str) -> list[str]:
+        quoted = self.target.dialect.quote(schema)
+        if self.dialect_name == "snowflake":
+            return [f"USE SCHEMA {quoted}"]
+        return [f"SET search_path TO {quoted}, public"]
+
+    def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The user's SQL in a transaction the caller rolls back, so a query never changes data."""
+        self.begin()
+        for statement in self.use_schema_sql(schema):
+            self._run(statement)
+        return self._run(sql)
+
+
+def _bound(params: Mapping[str, Any] | None, param_names: Sequence[str]) -> dict[str, Any] | None:
+    """The values of the statement's parameters (rows may carry more keys than the SQL binds)."""
+    if not params:
+        return None
+    if not param_names:
+        return dict(params)
+    return {name: params[name] for name in param_names}
