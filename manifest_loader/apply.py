@@ -98,8 +98,14 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                          schema_name=target.schema, generation_run_id=generation_run)
     connection: Warehouse | None = None
 
+    retries = [0]
+
     def on_retry(message: str) -> None:
-        progress.event("retry", what="S3 request", error=message, attempt="?")
+        retries[0] += 1
+        delay = message.rsplit(":", 1)[-1].strip()
+        progress.event("retry", what="an S3 request", error="a transient failure",
+                       delay=f"{float(delay):.1f}s" if delay.replace(".", "", 1).isdigit() else "a moment",
+                       attempt=retries[0])
 
     RETRY_LISTENERS.append(on_retry)
     try:

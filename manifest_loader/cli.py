@@ -65,17 +65,25 @@ templates_option = click.option("--templates-dir", type=click.Path(file_okay=Fal
 
 
 @main.command()
-@manifest_argument
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @warehouse_option
 @_report_errors
-def validate(manifest: Path, warehouse: str | None) -> None:
-    """Check MANIFEST: schema, Parquet footers, keys, identifiers. Exit 2 with file:line:col on errors."""
+def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
+    """Check MANIFESTS: schema, Parquet footers, keys, identifiers. Exit 2 with file:line:col on errors."""
     from .commands import validate as run
+    from .errors import ManifestError
 
-    resolved = run(manifest, warehouse)
-    tables = len(resolved.tables)
-    files = sum(len(t.files) for t in resolved.tables)
-    click.echo(f"{manifest}: valid ({tables} tables, {files} files)")
+    problems = []
+    for manifest in manifests:
+        try:
+            resolved = run(manifest, warehouse)
+        except ManifestError as exc:
+            problems += exc.problems
+            continue
+        files = sum(len(t.files) for t in resolved.tables)
+        click.echo(f"{manifest}: valid ({len(resolved.tables)} tables, {files} files)")
+    if problems:
+        raise ManifestError(problems)
 
 
 @main.command()

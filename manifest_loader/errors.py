@@ -47,7 +47,7 @@ class ManifestError(LoaderError):
     exit_code = EXIT_BAD_INPUT
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.line, p.col, p.path, p.message))
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.path, p.message))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

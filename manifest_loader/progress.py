@@ -53,7 +53,7 @@ class LogProgress(Progress):
             "stage_done": lambda f: f"staged: {f['uploaded']} uploaded, {f['skipped']} already there",
             "table_start": lambda f: f"loading {f['table']}: {f['rows']} rows from {f['files']} file(s)",
             "table_done": lambda f: f"loaded {f['table']}: {f['rows']} rows in {f['seconds']:.2f}s",
-            "retry": lambda f: f"retrying {f['what']} after {f['error']} (attempt {f['attempt']})",
+            "retry": lambda f: f"retrying {f['what']} in {f['delay']} after {f['error']} (retry {f['attempt']})",
             "waiting": lambda f: f"waiting: {f['message']}",
             "message": lambda f: f['message'],
         }.get(kind)
@@ -107,7 +107,8 @@ class RichProgress(Progress):
             task = self.tasks[fields["table"]]
             self.bars.update(task, completed=self.bars.tasks[task].total, detail=f"{fields['rows']} rows")
         elif kind in ("retry", "waiting", "message"):
-            self.bars.console.print(fields.get("message") or f"retrying {fields.get('what')}: {fields.get('error')}")
+            retry = f"retrying {fields.get('what')} in {fields.get('delay')} after {fields.get('error')}"
+            self.bars.console.print(fields.get("message") or retry)
 
     def close(self) -> None:
         self.bars.stop()

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import ConnectionFailed, LoadFailed
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
 from .progress import Progress
-from .storage import S3Location, endpoint_url, s3_client
+from .storage import S3Location, endpoint_url, s3_client, s3_probe_client
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
@@ -41,7 +41,7 @@ def s3_failure(exc: Exception, action: str, uri: str) -> Exception:
     if isinstance(cause, ClientError | EndpointConnectionError):
         exc = cause   # boto3's transfer manager wraps the client error that says what happened
     if isinstance(exc, EndpointConnectionError):
-        return ConnectionFailed(f"cannot reach the S3 endpoint {endpoint} to {action} {uri}",
+        return ConnectionFailed(f"cannot reach the S3 endpoint {endpoint} ({action} {uri})",
                                 hint="start it, or check AWS_ENDPOINT_URL")
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "?")
@@ -59,6 +59,8 @@ def s3_failure(exc: Exception, action: str, uri: str) -> Exception:
 def stage_plan(plan: Plan, progress: Progress) -> StageResult:
     """Put every file of the plan on the stage (and the local mirror the emulator reads)."""
     files = [f for t in plan.tables for f in t.files]
+    if plan.stage.startswith("s3://"):
+        _preflight(plan.stage)
     result = StageResult()
     progress.event("stage_start", files=len(files), bytes=sum(f.source.size for f in files), stage=plan.stage)
     for table in plan.tables:
@@ -74,6 +76,22 @@ def stage_plan(plan: Plan, progress: Progress) -> StageResult:
             _put_bytes(copy_manifest_uri(table.files), copy_manifest_body(table.files))
     progress.event("stage_done", uploaded=result.uploaded, skipped=result.skipped)
     return result
+
+
+def _preflight(stage: str) -> None:
+    """One unretried request: an endpoint that is down or a bucket that is missing fails at once."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    location = S3Location.parse(stage)
+    try:
+        s3_probe_client().head_bucket(Bucket=location.bucket)
+    except EndpointConnectionError as exc:
+        raise s3_failure(exc, "reach the stage", stage) from None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            exc.response["Error"]["Code"] = "NoSuchBucket"
+            raise s3_failure(exc, "use the stage", stage) from None
+        # Anything else (throttling, 5xx) may be transient: the retried requests will tell.
 
 
 def _put(staged: StagedFile, result: StageResult) -> bool:

@@ -1,0 +1,69 @@
+"""Template lookup: the dialect chain, a user folder first, and misses that say what was searched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from manifest_loader.dialects import DIALECTS
+from manifest_loader.errors import TemplateNotFound
+from manifest_loader.render import Renderer
+
+
+def test_lookup_follows_the_dialect_chain() -> None:
+    assert Renderer(DIALECTS["redshift"]).render("copy", schema="s", table="t", relation=["s", "t"],
+                                                 column_names=["a"], manifest_key="s3://b/m.json",
+                                                 iam_role="arn:aws:iam::123456789012:role/r",
+                                                 serialize_to_json=False).template == "redshift/copy.sql.j2"
+    assert Renderer(DIALECTS["redshift"]).render("delete_all", schema="s", table="t").template == \
+        "default/delete_all.sql.j2"
+    assert Renderer(DIALECTS["fakesnow"]).render("create_ledger", schema="s", table="l").template == \
+        "snowflake/create_ledger.sql.j2"
+
+
+def test_user_templates_win(tmp_path: Path) -> None:
+    (tmp_path / "postgres").mkdir()
+    (tmp_path / "postgres" / "delete_all.sql.j2").write_text("DELETE FROM {{ qualified(schema, table) }} WHERE true")
+    rendered = Renderer(DIALECTS["redshift"], tmp_path).render("delete_all", schema="Sales", table="Order Lines")
+    assert rendered.sql == 'DELETE FROM sales."order lines" WHERE true'
+    assert rendered.template == str(tmp_path / "postgres" / "delete_all.sql.j2")
+
+
+def test_a_miss_names_every_path_searched(tmp_path: Path) -> None:
+    with pytest.raises(TemplateNotFound) as error:
+        Renderer(DIALECTS["redshift"], tmp_path).render("vacuum")
+    assert str(error.value) == (
+        "No template for 'vacuum' (dialect 'redshift'); searched "
+        f"{tmp_path}/redshift/vacuum.sql.j2, redshift/vacuum.sql.j2, {tmp_path}/postgres/vacuum.sql.j2, "
+        f"postgres/vacuum.sql.j2, {tmp_path}/default/vacuum.sql.j2, default/vacuum.sql.j2")
+
+
+def test_parameters_use_each_drivers_placeholder() -> None:
+    sql = {name: Renderer(d).render("ledger_delete", schema="s", table="l").sql for name, d in DIALECTS.items()}
+    assert sql["postgres"].endswith("table_name = $1")
+    assert sql["fakesnow"].endswith("table_name = %(table_name)s")
+    assert sql["redshift"].endswith("table_name = :table_name")
+    assert sql["snowflake"].endswith("table_name = :table_name")
+
+
+def test_undefined_variables_fail_loudly() -> None:
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        Renderer(DIALECTS["postgres"]).render("delete_all", schema="s")
+
+
+def test_templates_dir_option_reaches_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from manifest_loader.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "delete_all.sql.j2").write_text("DELETE FROM {{ qualified(schema, table) }} /* mine */")
+    result = CliRunner().invoke(main, ["plan", "manifests/ecommerce.yaml", "--templates-dir", str(tmp_path)],
+                                env={"DW_SIMULATOR_STAGE_BUCKET": "s3://local/x"})
+    assert result.exit_code == 0, result.output
+    assert "DELETE FROM ecommerce.customers /* mine */" in result.output

@@ -1,0 +1,54 @@
+"""Sources already on S3 are used where they are: footers read in place, staged by server-side copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from loadkit import ROOT, count, fingerprints, parquet_columns, warehouse_columns
+
+from manifest_loader.apply import apply
+from manifest_loader.commands import make_plan
+
+MANIFEST = """\
+version: 1
+name: s3src
+target: {warehouse: redshift}
+tables:
+  - name: customers
+    source: s3://local/raw/customers/
+    primary_key: [customer_id]
+"""
+
+
+@pytest.fixture
+def s3_manifest(tmp_path: Path, s3_env: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DW_SIMULATOR_STAGE_BUCKET", "s3://local/staging")
+    client = boto3.client("s3")
+    for path in sorted((ROOT / "manifests" / "data" / "ecommerce" / "customers").glob("*.parquet")):
+        client.upload_file(str(path), "local", f"raw/customers/{path.name}")
+    manifest = tmp_path / "s3src.yaml"
+    manifest.write_text(MANIFEST)
+    return manifest
+
+
+@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
+def test_s3_sources_load_without_passing_through_local_disk(s3_manifest: Path, warehouse: str, pg_database: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    plan, _ = make_plan(s3_manifest, warehouse)
+    (table,) = plan.tables
+    assert [f.source.uri for f in table.files] == ["s3://local/raw/customers/part-0.parquet",
+                                                   "s3://local/raw/customers/part-1.parquet"]
+    assert all(f.source.content_hash.startswith("etag:") for f in table.files)
+    result = apply(s3_manifest, warehouse)
+    assert result.rows == 200
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="local", Prefix="staging/")["Contents"]}
+    assert {f.staged_uri.removeprefix("s3://local/") for f in table.files} <= keys
+    expected = fingerprints(parquet_columns(ROOT / "manifests" / "data" / "ecommerce" / "customers"))
+    actual = fingerprints(warehouse_columns(s3_manifest, "customers", warehouse, "customer_id"))
+    assert actual == expected
+    assert count(s3_manifest, "customers", warehouse) == 200
+    assert not apply(s3_manifest, warehouse).changed
