@@ -155,14 +155,12 @@ def generate(folder: Path, rows: int, seed: int = SEED) -> Dataset:
         if saved.get("seed") == seed and saved.get("files") == names:
             return Dataset(target, rows, tuple(target / n for n in names), saved["stats"])
     target.mkdir(parents=True, exist_ok=True)
-    acc = StatsAccumulator()
     for i, (name, size) in enumerate(zip(names, file_sizes(rows), strict=True)):
         table = make_table(i, size, seed)
-        acc.add_table(table)
         temp = target / f".{name}.partial"
         pq.write_table(table, temp, row_group_size=ROW_GROUP_ROWS, compression="snappy")
         os.replace(temp, target / name)
-    stats = acc.result()
+    stats = parquet_stats(target / n for n in names)
     done.write_text(json.dumps({"seed": seed, "files": names, "stats": stats}, indent=1))
     return Dataset(target, rows, tuple(target / n for n in names), stats)
 
@@ -182,97 +180,82 @@ def write_csv(parquet_path: Path, csv_path: Path) -> None:
 
 # -- content statistics ---------------------------------------------------------------------------
 
-_MASK64 = (1 << 64) - 1
+# One aggregate per property, written so a type change that keeps the values (bigint for
+# integer, timestamptz for a UTC timestamp, text for varchar) compares equal, and any changed
+# value does not. Strings: count of NULLs and of empty strings, total UTF-8 bytes, and the sum
+# of each value's MD5 (so a changed byte, a dropped CR or "\N" read as NULL shows).
+_STATS = {
+    "id": ["sum(id)"],
+    "qty": ["sum(qty)"],
+    "score": ["sum(round(score * 1e6)::BIGINT)"],
+    "amount": ["sum(amount::DECIMAL(38,2) * 100)::HUGEINT"],
+    "code": ["sum(strlen(code))", "count_if(code = '')", "sum(md5_number_lower(code))"],
+    "note": ["sum(strlen(note))", "count_if(note = '')", "sum(md5_number_lower(note))"],
+    "active": ["count_if(active)"],
+    "day": ["sum(day::DATE - DATE '1970-01-01')"],
+    "event_at": ["sum(epoch_us(event_at))"],
+    "created_at": ["sum(epoch_us(created_at))"],
+}
+_STRING_KEYS = ("bytes", "empty", "md5")
 
 
-def _string_fingerprint(array: pa.Array) -> tuple[int, int]:
-    """(total UTF-8 bytes, a position-weighted byte checksum) of the non-null strings.
-
-    Two columns holding the same multiset of strings give the same pair; an altered byte, a
-    dropped CR or a shifted character changes it.
-    """
-    array = pc.drop_null(array.cast(pa.large_string()))
-    if len(array) == 0:
-        return 0, 0
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].astype(np.uint64)
-    lengths = np.diff(offsets)
-    position = np.arange(len(data), dtype=np.int64) - np.repeat(offsets[:-1] - offsets[0], lengths)
-    weights = (position % 251 + 1).astype(np.uint64) * np.uint64(2654435761)
-    return int(lengths.sum()), int(np.sum(data * weights, dtype=np.uint64)) & _MASK64
+def stats_query(relation: str) -> str:
+    """DuckDB SQL giving one row of content statistics of `relation` (a table, view or read_parquet)."""
+    parts = ["count(*)"]
+    for name, aggregates in _STATS.items():
+        parts.append(f"count(*) - count({name})")
+        parts += aggregates
+    return f"SELECT {', '.join(parts)} FROM {relation}"
 
 
-class StatsAccumulator:
-    """Per-column counts and sums over any number of batches (names as in SCHEMA)."""
-
-    def __init__(self) -> None:
-        self.rows = 0
-        self.columns: dict[str, dict[str, Any]] = {}
-
-    def add_table(self, table: pa.Table | pa.RecordBatch) -> None:
-        self.rows += table.num_rows
-        for name in SCHEMA.names:
-            column = table.column(name)
-            if isinstance(column, pa.ChunkedArray):
-                for chunk in column.chunks:
-                    self._add(name, chunk)
-            else:
-                self._add(name, column)
-
-    def _add(self, name: str, array: pa.Array) -> None:
-        kind = SCHEMA.field(name).type
-        acc = self.columns.setdefault(name, {"nulls": 0, "sum": 0})
-        acc["nulls"] += array.null_count
-        if pa.types.is_string(kind):
-            array = array.cast(pa.string()) if not pa.types.is_string(array.type) else array
-            total, checksum = _string_fingerprint(array)
-            acc["sum"] = (acc["sum"] + checksum) & _MASK64
-            acc["bytes"] = acc.get("bytes", 0) + total
-            acc["empty"] = acc.get("empty", 0) + int(pc.sum(pc.equal(array, "")).as_py() or 0)
-        elif pa.types.is_floating(kind):
-            acc["sum"] += float(pc.sum(array.cast(pa.float64())).as_py() or 0.0)
-        elif pa.types.is_decimal(kind):
-            value = pc.sum(array.cast(pa.decimal128(38, 2))).as_py()
-            acc["sum"] += int((value or 0) * 100)
-        elif pa.types.is_boolean(kind):
-            acc["sum"] += int(pc.sum(array.cast(pa.int64())).as_py() or 0)
-        elif pa.types.is_date(kind):
-            acc["sum"] += int(pc.sum(array.cast(pa.date32()).cast(pa.int32()).cast(pa.int64())).as_py() or 0)
-        elif pa.types.is_timestamp(kind):
-            if pa.types.is_timestamp(array.type):
-                array = array.cast(pa.timestamp("us", tz=array.type.tz)).cast(pa.int64())
-            acc["sum"] += int(pc.sum(array.cast(pa.int64())).as_py() or 0)
-        else:
-            acc["sum"] += int(pc.sum(array.cast(pa.int64())).as_py() or 0)
-
-    def result(self) -> dict[str, Any]:
-        return {"rows": self.rows, "columns": self.columns}
+def stats_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    values = iter(row)
+    out: dict[str, Any] = {"rows": int(next(values)), "columns": {}}
+    for name, aggregates in _STATS.items():
+        column = {"nulls": int(next(values))}
+        keys = _STRING_KEYS if len(aggregates) == 3 else ("sum",)
+        for key in keys:
+            value = next(values)
+            column[key] = None if value is None else int(value)
+        out["columns"][name] = column
+    return out
 
 
-def stats_of(batches: Iterable[pa.RecordBatch | pa.Table]) -> dict[str, Any]:
-    acc = StatsAccumulator()
-    for batch in batches:
-        acc.add_table(batch)
-    return acc.result()
+def duckdb_stats(con: Any, relation: str) -> dict[str, Any]:
+    """Content statistics of a relation visible to a DuckDB connection."""
+    return stats_from_row(con.execute(stats_query(relation)).fetchone())
 
 
-def compare(expected: dict[str, Any], actual: dict[str, Any], scale: float = 1.0) -> list[str]:
-    """What differs between two stats (empty: same content). Float sums compare to 1e-9 relative."""
+def parquet_stats(files: Iterable[Path]) -> dict[str, Any]:
+    import duckdb
+
+    listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    with duckdb.connect() as con:
+        return duckdb_stats(con, f"read_parquet([{listing}])")
+
+
+def arrow_stats(data: pa.Table | pa.RecordBatchReader) -> dict[str, Any]:
+    """Statistics of Arrow data (a table, or a reader streamed once)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("loaded", data)
+        return duckdb_stats(con, "loaded")
+
+
+def compare(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """What differs between two statistics (empty: the same content)."""
     problems = []
     if expected["rows"] != actual["rows"]:
-        problems.append(f"rows {actual['rows']} != {expected['rows']}")
+        problems.append(f"rows: {actual['rows']} loaded, {expected['rows']} expected")
     for name, want in expected["columns"].items():
         got = actual["columns"].get(name)
         if got is None:
             problems.append(f"{name}: missing")
             continue
         for key, value in want.items():
-            have = got.get(key)
-            if isinstance(value, float):
-                if have is None or abs(have - value) > 1e-9 * max(1.0, abs(value)):
-                    problems.append(f"{name}.{key} {have!r} != {value!r}")
-            elif have != value:
-                problems.append(f"{name}.{key} {have!r} != {value!r}")
+            if got.get(key) != value:
+                problems.append(f"{name}.{key}: {got.get(key)!r} loaded, {value!r} expected")
     return problems
 
 

@@ -254,7 +254,7 @@ class _Builder:
         return dict(column_names=[c.name for c in table.columns], folder=folder,
                     file_names=[f.name for f in files], iam_role=self.resolved.manifest.iam_role,
                     storage_integration=self.resolved.manifest.storage_integration,
-                    manifest_key=copy_manifest_uri(files),
+                    manifest_key=copy_manifest_uri(files), session_token=self.target.aws_session_token,
                     serialize_to_json=any(c.type.name == "json" for c in table.columns))
 
     def _checks(self, table: ResolvedTable) -> None:

@@ -50,6 +50,8 @@ class Target:
     url_source: str
     stage: str
     state: Path
+    # Temporary AWS credentials (STS, SSO) need their session token passed to COPY as well.
+    aws_session_token: bool = False
 
     @property
     def display_url(self) -> str:
@@ -91,4 +93,5 @@ def resolve_target(manifest: Manifest, warehouse: str | None = None,
                              hint=f"use one of {known}")
         dialect = get_dialect(name)
     stage = manifest.stage_url or env.get(STAGE_ENV) or (state / "stage").as_uri()
-    return Target(chosen, dialect, manifest.schema, url, source, stage.rstrip("/"), state)
+    return Target(chosen, dialect, manifest.schema, url, source, stage.rstrip("/"), state,
+                  aws_session_token=bool(env.get("AWS_SESSION_TOKEN")))

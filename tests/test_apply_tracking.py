@@ -141,3 +141,46 @@ def test_stage_gc_lists_then_removes_only_unreferenced_objects(workspace: Path, 
     assert "removed 1" in removed.output
     assert not stray.exists()
     assert len(list(stage.rglob("*.parquet"))) == 6
+
+
+def test_lock_timeout_fails_clearly_while_another_apply_holds_the_schema(workspace: Path, pg_database: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    with psycopg.connect(pg_database) as holder:
+        holder.execute("select pg_advisory_xact_lock(hashtextextended('manifest-loader:ecommerce', 0))")
+        result = CliRunner().invoke(main, ["apply", str(workspace), "--lock-timeout", "1", "--progress", "log"])
+    assert result.exit_code == 1
+    assert "another apply holds the lock on schema ecommerce" in result.output
+    assert "another apply is loading schema ecommerce" in result.output and "--lock-timeout" in result.output
+    assert count(workspace, "information_schema.tables where table_schema = 'ecommerce'", "redshift") == 0
+
+
+def test_truncate_mode_and_zero_row_files(workspace: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    text = workspace.read_text().replace("    source: data/ecommerce/products/\n",
+                                         "    source: data/ecommerce/products/\n    mode: truncate\n")
+    workspace.write_text(text)
+    products = workspace.parent / "data" / "ecommerce" / "products"
+    empty = pq.read_table(products / "products.parquet").slice(0, 0)
+    pq.write_table(empty, products / "zero-rows.parquet")
+    for warehouse in ("redshift", "snowflake"):
+        result = apply(workspace, warehouse)
+        assert {t.table: (t.files, t.rows) for t in result.tables}["products"] == (2, 50)
+        assert count(workspace, "products", warehouse) == 50
+        assert apply(workspace, warehouse, force=True).changed
+        assert count(workspace, "products", warehouse) == 50
+
+
+def test_a_second_process_sees_the_embedded_snowflake_tables(workspace: Path, tmp_path: Path) -> None:
+    apply(workspace, "snowflake")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state")}
+    result = subprocess.run([sys.executable, "-m", "manifest_loader.cli", "query", str(workspace),
+                             "select count(*) as n, sum(quantity) as q from order_items", "--target-warehouse",
+                             "snowflake", "--format", "json"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    expected = sum(pq.read_table(workspace.parent / "data" / "ecommerce" / "order_items").column("quantity")
+                   .to_pylist())
+    (row,) = json.loads(result.stdout)
+    assert {k.lower(): int(v) for k, v in row.items()} == {"n": 1524, "q": expected}
