@@ -124,11 +124,11 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
                  progress=progress, lock_timeout=lock_timeout)
     if not result.changed:
-        click.echo(f"No changes. {result.target.warehouse} ({result.target.dialect.title}) already holds every "
-                   f"file of '{result.plan.manifest_name}'. Run {result.run_id[:8]}.")
+        click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
+                   f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")
         return
-    click.echo(f"Loaded '{result.plan.manifest_name}' into {result.target.warehouse} "
-               f"({result.target.dialect.title}), schema {result.target.schema}: run {result.run_id[:8]}")
+    click.echo(f"Loaded '{result.plan.manifest_name}' into {result.target.dialect.title}, schema "
+               f"{result.target.schema} (run {result.run_id[:8]}):")
     for table in result.tables:
         click.echo(f"  {table.table:<24} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
                    f"{table.seconds:7.2f}s")
