@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -100,3 +101,18 @@ def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
         s3.create_bucket(Bucket="local")
     yield s3_endpoint
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of manifests/ecommerce.yaml and its data, with state under tmp_path.
+
+    Every loader variable a developer may have set is cleared, so a test sees only what it sets.
+    """
+    from loadkit import copy_example
+
+    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
+    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
+                 "DW_SIMULATOR_TARGET_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return copy_example(tmp_path)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from loadkit import copy_example, count, fingerprints, parquet_columns, warehouse_columns
+from loadkit import count, fingerprints, parquet_columns, warehouse_columns
 
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
@@ -21,15 +21,6 @@ from manifest_loader.runs import RunStore, metadata_url
 TABLE_KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id",
               "order_items": "order_id, line_number"}
 JSON_COLUMNS = {"attributes"}
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
-    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
-                 "DW_SIMULATOR_TARGET_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return copy_example(tmp_path)
 
 
 @pytest.fixture

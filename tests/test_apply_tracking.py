@@ -13,21 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from loadkit import ROOT, copy_example, count
+from loadkit import ROOT, count
 
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
 from manifest_loader.errors import LoadFailed, UsageError
 from manifest_loader.progress import JsonProgress, LogProgress
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
-    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
-                 "DW_SIMULATOR_TARGET_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return copy_example(tmp_path)
 
 
 def _rewrite(path: Path, column: str, values: pa.Array) -> None:

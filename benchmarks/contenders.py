@@ -1,0 +1,180 @@
+"""The contenders that are not `manifest-loader` itself, one per process.
+
+`python -m benchmarks.contenders NAME CONFIG_JSON` loads the dataset the way NAME does and
+prints one JSON line: rows loaded and the seconds spent inside the process after imports. The
+harness times the whole process from outside (wall time, peak RSS) and checks the table's
+content afterwards; nothing here checks anything, like the tools it stands for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+BATCH_ROWS = 65_536
+EXECUTEMANY_CHUNK = 10_000
+
+
+def _files(config: dict[str, Any]) -> list[Path]:
+    return [Path(f) for f in config["files"]]
+
+
+def _sample_batches(config: dict[str, Any]) -> Iterator[Any]:
+    """The first config['rows'] rows of the dataset's files, as record batches."""
+    import pyarrow.parquet as pq
+
+    left = config["rows"]
+    for path in _files(config):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=EXECUTEMANY_CHUNK):
+            if left <= 0:
+                return
+            batch = batch.slice(0, left)
+            left -= batch.num_rows
+            yield batch
+
+
+def adbc(config: dict[str, Any]) -> int:
+    """Raw ADBC: Parquet batches cast to the table's types, adbc_ingest (binary COPY), commit."""
+    import adbc_driver_postgresql.dbapi as dbapi
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchmarks.dataset import SCHEMA
+
+    schema = pa.schema([f.with_nullable(True) for f in SCHEMA])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for path in _files(config):
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                yield batch.cast(schema)
+
+    with dbapi.connect(config["url"]) as conn, conn.cursor() as cur:
+        reader = pa.RecordBatchReader.from_batches(schema, batches())
+        rows = cur.adbc_ingest(config["table"], reader, mode="append", db_schema_name=config["schema"])
+        conn.commit()
+    return int(rows)
+
+
+def _sa_table(config: dict[str, Any]) -> Any:
+    import sqlalchemy as sa
+
+    types = {"id": sa.BigInteger, "qty": sa.Integer, "score": sa.Float(53), "amount": sa.Numeric(18, 2),
+             "code": sa.String(16), "note": sa.String(128), "active": sa.Boolean, "day": sa.Date,
+             "event_at": sa.DateTime(timezone=False), "created_at": sa.DateTime(timezone=True)}
+    return sa.Table(config["table"], sa.MetaData(), *(sa.Column(n, t) for n, t in types.items()),
+                    schema=config["schema"])
+
+
+def _engine(config: dict[str, Any]) -> Any:
+    import sqlalchemy as sa
+
+    return sa.create_engine(config["url"].replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def executemany(config: dict[str, Any]) -> int:
+    """What the warehouse simulator does today: SQLAlchemy insert() executemany of to_pylist() batches."""
+    table, engine, rows = _sa_table(config), _engine(config), 0
+    with engine.begin() as conn:
+        for batch in _sample_batches(config):
+            conn.execute(table.insert(), batch.to_pylist())
+            rows += batch.num_rows
+    return rows
+
+
+def pandas_to_sql(config: dict[str, Any]) -> int:
+    """pandas DataFrame.to_sql(if_exists='append') of the sample, pandas' defaults otherwise."""
+    import pyarrow as pa
+
+    table = pa.Table.from_batches(list(_sample_batches(config)))
+    frame = table.to_pandas()
+    engine = _engine(config)
+    with engine.begin() as conn:
+        frame.to_sql(config["table"], conn, schema=config["schema"], if_exists="append", index=False,
+                     chunksize=EXECUTEMANY_CHUNK)
+    return len(frame)
+
+
+def dlt_load(config: dict[str, Any]) -> int:
+    """dlt: a resource yielding the Parquet files' Arrow tables into postgres (its loader file format)."""
+    import dlt
+    import pyarrow.parquet as pq
+
+    files, left = _files(config), config.get("rows")
+
+    @dlt.resource(name=config["table"], write_disposition="append")
+    def events() -> Iterator[Any]:
+        remaining = left
+        for path in files:
+            parquet = pq.ParquetFile(path)
+            for i in range(parquet.num_row_groups):
+                group = parquet.read_row_group(i)
+                if remaining is not None:
+                    group = group.slice(0, remaining)
+                    remaining -= group.num_rows
+                yield group
+                if remaining is not None and remaining <= 0:
+                    return
+
+    pipeline = dlt.pipeline(pipeline_name=config["pipeline"], pipelines_dir=config["workdir"],
+                            destination=dlt.destinations.postgres(credentials=config["url"]),
+                            dataset_name=config["schema"], progress=None)
+    kwargs = {"loader_file_format": config["format"]} if config.get("format") else {}
+    info = pipeline.run(events(), **kwargs)
+    info.raise_on_failed_jobs()
+    row_counts = pipeline.last_trace.last_normalize_info.row_counts
+    return int(row_counts.get(config["table"], 0))
+
+
+def duckdb_ctas(config: dict[str, Any]) -> int:
+    """Raw DuckDB: CREATE TABLE AS SELECT * FROM read_parquet(local files)."""
+    import duckdb
+
+    listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in _files(config))
+    with duckdb.connect(config["database"]) as con:
+        con.execute(f"CREATE TABLE {config['table']} AS SELECT * FROM read_parquet([{listing}])")
+        return int(con.execute(f"SELECT count(*) FROM {config['table']}").fetchone()[0])
+
+
+def fakesnow_write_pandas(config: dict[str, Any]) -> int:
+    """fakesnow's write_pandas, one DataFrame per Parquet file, into a table created like apply's."""
+    import fakesnow
+    import pyarrow.parquet as pq
+    import snowflake.connector
+    import snowflake.connector.pandas_tools
+
+    rows = 0
+    with fakesnow.patch(db_path=config["db_path"]):
+        conn = snowflake.connector.connect(database=config["database"])
+        cur = conn.cursor()
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {config['schema']}")
+        cur.execute(f"USE SCHEMA {config['schema']}")
+        cur.execute(config["ddl"])
+        for path in _files(config):
+            frame = pq.read_table(path).to_pandas()
+            ok, _, loaded, _ = snowflake.connector.pandas_tools.write_pandas(
+                conn, frame, config["table"], quote_identifiers=False, use_logical_type=True)
+            rows += loaded
+        conn.close()
+    return rows
+
+
+CONTENDERS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "adbc": adbc, "executemany": executemany, "pandas_to_sql": pandas_to_sql, "dlt": dlt_load,
+    "duckdb_ctas": duckdb_ctas, "fakesnow_write_pandas": fakesnow_write_pandas,
+}
+
+
+def main(argv: list[str]) -> int:
+    name, config = argv[0], json.loads(argv[1])
+    started = time.perf_counter()
+    rows = CONTENDERS[name](config)
+    print(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - started, 3)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
