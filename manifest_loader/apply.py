@@ -76,8 +76,13 @@ def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bo
 
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
           force: bool = False, generation_run: str | None = None, progress: Progress | None = None,
-          lock_timeout: float = 600.0, env: Mapping[str, str] | None = None) -> ApplyResult:
-    """Load the manifest's tables into the target, all or nothing."""
+          lock_timeout: float = 600.0, env: Mapping[str, str] | None = None,
+          expected_fingerprint: str | None = None) -> ApplyResult:
+    """Load the manifest's tables into the target, all or nothing.
+
+    With `expected_fingerprint` (from a saved plan), refuse when the plan would differ in any way:
+    the manifest, a source file, the target or a template changed since it was reviewed.
+    """
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
@@ -92,6 +97,10 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     if generation_run:
         store.check_generation_run(generation_run)
     plan = build_plan(resolved, target, renderer)
+    if expected_fingerprint is not None and expected_fingerprint != plan.fingerprint:
+        raise UsageError(f"the saved plan is stale: {plan.manifest_file}, its Parquet files, the target or the "
+                         f"templates changed since it was made ({expected_fingerprint[:19]}… ≠ "
+                         f"{plan.fingerprint[:19]}…)", hint="run `manifest-loader plan --out` again and review it")
     run_id = store.start(manifest_name=manifest.name, manifest_file=manifest.display_path,
                          manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,

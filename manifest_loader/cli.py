@@ -92,14 +92,18 @@ def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
 @templates_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan (JSON) for `apply --plan`, which refuses it once anything changed.")
 @_report_errors
-def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt: str) -> None:
-    """Print the exact SQL `apply` would run, step by step. Writes nothing."""
+def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt: str, out: Path | None) -> None:
+    """Print the exact SQL `apply` would run, step by step. Writes nothing (but --out)."""
     from .commands import make_plan
-    from .plan_format import FORMATTERS
+    from .plan_format import FORMATTERS, format_json
 
     result, _ = make_plan(manifest, warehouse, templates_dir)
     click.echo(FORMATTERS[fmt](result), nl=False)
+    if out is not None:
+        out.write_text(format_json(result), encoding="utf-8")
 
 
 @main.command()
@@ -113,16 +117,20 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
 @click.option("--no-progress", is_flag=True, help="Same as --progress log.")
 @click.option("--lock-timeout", type=float, default=600.0, show_default=True,
               help="Seconds to wait for another apply on the same target before failing.")
+@click.option("--plan", "saved_plan", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Apply only if the plan saved by `plan --out` is still exactly what would run.")
 @_report_errors
 def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, force: bool,
-          generation_run: str | None, progress_mode: str, no_progress: bool, lock_timeout: float) -> None:
+          generation_run: str | None, progress_mode: str, no_progress: bool, lock_timeout: float,
+          saved_plan: Path | None) -> None:
     """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing."""
     from .apply import apply as run
     from .progress import make_progress
 
+    expected = _saved_fingerprint(saved_plan) if saved_plan else None
     progress = make_progress("log" if no_progress else progress_mode)
     result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
-                 progress=progress, lock_timeout=lock_timeout)
+                 progress=progress, lock_timeout=lock_timeout, expected_fingerprint=expected)
     if not result.changed:
         click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
                    f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")
@@ -133,6 +141,17 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
         click.echo(f"  {table.table:<24} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
                    f"{table.seconds:7.2f}s")
     click.echo(f"  {'total':<24} {'':<9} {result.rows:>12} rows")
+
+
+def _saved_fingerprint(path: Path) -> str:
+    import json
+
+    from .errors import UsageError
+
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["fingerprint"])
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"{path} is not a plan saved by `manifest-loader plan --out`") from None
 
 
 @main.command()

@@ -175,3 +175,19 @@ def test_a_second_process_sees_the_embedded_snowflake_tables(workspace: Path, tm
                    .to_pylist())
     (row,) = json.loads(result.stdout)
     assert {k.lower(): int(v) for k, v in row.items()} == {"n": 1524, "q": expected}
+
+
+def test_apply_of_a_saved_plan_refuses_it_once_a_source_changed(workspace: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    saved = tmp_path / "plan.json"
+    planned = runner.invoke(main, ["plan", str(workspace), "--target-warehouse", "snowflake", "--out", str(saved)])
+    assert planned.exit_code == 0, planned.output
+    products = workspace.parent / "data" / "ecommerce" / "products" / "products.parquet"
+    original = products.read_bytes()
+    pq.write_table(pq.read_table(products).slice(0, 49), products)
+    stale = runner.invoke(main, ["apply", str(workspace), "--target-warehouse", "snowflake", "--plan", str(saved)])
+    assert stale.exit_code == 2 and "the saved plan is stale" in stale.output
+    products.write_bytes(original)
+    applied = runner.invoke(main, ["apply", str(workspace), "--target-warehouse", "snowflake", "--plan", str(saved)])
+    assert applied.exit_code == 0, applied.output
+    assert count(workspace, "products", "snowflake") == 50
