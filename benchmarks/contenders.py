@@ -86,15 +86,19 @@ def executemany(config: dict[str, Any]) -> int:
 
 
 def pandas_to_sql(config: dict[str, Any]) -> int:
-    """pandas DataFrame.to_sql(if_exists='append') of the sample, pandas' defaults otherwise."""
+    """pandas DataFrame.to_sql(if_exists='append') of the sample, with the table's column types.
+
+    Without `dtype`, pandas declares the Decimal column as text and PostgreSQL refuses it.
+    """
     import pyarrow as pa
 
     table = pa.Table.from_batches(list(_sample_batches(config)))
     frame = table.to_pandas()
     engine = _engine(config)
+    types = {c.name: c.type for c in _sa_table(config).columns}
     with engine.begin() as conn:
         frame.to_sql(config["table"], conn, schema=config["schema"], if_exists="append", index=False,
-                     chunksize=EXECUTEMANY_CHUNK)
+                     chunksize=EXECUTEMANY_CHUNK, dtype=types)
     return len(frame)
 
 

@@ -223,6 +223,7 @@ def stats_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def duckdb_stats(con: Any, relation: str) -> dict[str, Any]:
     """Content statistics of a relation visible to a DuckDB connection."""
+    con.execute("SET enable_progress_bar = false")
     return stats_from_row(con.execute(stats_query(relation)).fetchone())
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import compat
 from .drift import check_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
@@ -105,6 +106,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                          manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,
                          schema_name=target.schema, generation_run_id=generation_run)
+    progress.event("run_started", run_id=run_id)
     connection: Warehouse | None = None
 
     retries = [0]
@@ -119,9 +121,15 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     RETRY_LISTENERS.append(on_retry)
     try:
         connection = connect(target, progress, lock_timeout)
+        if target.dialect.name == "postgres":
+            # Redshift functions and STL views on the emulator; its own transaction, skipped when current.
+            compat.ensure_installed(connection, templates_dir,
+                                    warn=lambda message: progress.event("message", message=message))
         result = _load(connection, resolved, target, renderer, run_id, force, progress)
     except LoaderError as exc:
         store.finish(run_id, "failed", error=str(exc))
+        if connection is not None and target.dialect.name == "postgres":
+            compat.record_failure(connection, run_id, plan, exc)   # for STL_LOAD_ERRORS; best effort
         _cleanup(plan, manifest.stage_cleanup, succeeded=False)
         raise
     except BaseException as exc:

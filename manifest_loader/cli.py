@@ -168,17 +168,79 @@ def status(name_or_run: str | None, warehouse: str | None, as_json: bool, limit:
 
 
 @main.command()
-@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("sql")
+@click.argument("args", nargs=-1, required=True, metavar="[MANIFEST] SQL")
 @warehouse_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--show-translation", is_flag=True,
+              help="Print (on stderr) the SQL that runs: Redshift SQL translated for the Redshift emulator.")
 @_report_errors
-def query(manifest: Path, sql: str, warehouse: str | None, fmt: str) -> None:
-    """Run SQL against MANIFEST's target (its schema is the default) and print the result."""
-    from .query import format_result, run_query
+def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translation: bool) -> None:
+    """Run SQL against MANIFEST's target (its schema is the default), or --target-warehouse's, and print the result.
 
-    columns, rows = run_query(manifest, sql, warehouse)
-    click.echo(format_result(columns, rows, fmt), nl=False)
+    On the Redshift emulator the SQL is Redshift SQL, translated to PostgreSQL first; the
+    Snowflake emulator translates Snowflake SQL itself.
+    """
+    from .errors import UsageError
+    from .query import execute_query, format_result
+
+    if len(args) > 2:
+        raise UsageError(f"expected [MANIFEST] SQL, got {len(args)} arguments", hint="quote the SQL")
+    manifest, sql = (Path(args[0]), args[1]) if len(args) == 2 else (None, args[0])
+    result = execute_query(manifest, sql, warehouse)
+    if show_translation:
+        if result.translated_sql is not None:
+            click.echo(f"-- translated for {result.target.dialect.title}:\n{result.translated_sql}", err=True)
+            for note in result.notes:
+                click.echo(f"-- note: {note}", err=True)
+        elif result.target.dialect.name == "fakesnow":
+            click.echo("-- not translated here: the Snowflake emulator (fakesnow) translates Snowflake SQL itself",
+                       err=True)
+        else:
+            click.echo(f"-- not translated: {result.target.dialect.title} runs the SQL as written", err=True)
+    click.echo(format_result(result.columns, result.rows, fmt), nl=False)
+
+
+@main.command()
+@click.option("--manifests-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("manifests"), show_default=True, help="The folder whose manifests the API serves.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@_report_errors
+def serve(manifests_dir: Path, host: str, port: int) -> None:
+    """Serve the HTTP API (and the web page) for the manifests in --manifests-dir; OpenAPI at /openapi.json."""
+    import uvicorn
+
+    from .api import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: the API has no authentication and {host} may be reachable from other machines",
+                   err=True)
+    uvicorn.run(create_app(manifests_dir), host=host, port=port, log_level="info")
+
+
+@main.group()
+def emulator() -> None:
+    """The Redshift emulator (PostgreSQL) and its Redshift compatibility layer."""
+
+
+@emulator.command("init")
+@click.argument("manifest", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@templates_option
+@click.option("--show-sql", is_flag=True, help="Print the layer's SQL instead of installing it.")
+@_report_errors
+def emulator_init(manifest: Path | None, templates_dir: Path | None, show_sql: bool) -> None:
+    """Install the Redshift compatibility layer (schema redshift_compat) into the emulator; apply does it too.
+
+    The emulator is MANIFEST's Redshift target, else DW_SIMULATOR_REDSHIFT_URL. Idempotent.
+    """
+    from .compat import init, script
+
+    if show_sql:
+        click.echo(script(templates_dir), nl=False)
+        return
+    changed, target = init(manifest, templates_dir)
+    verb = "installed" if changed else "already up to date"
+    click.echo(f"Redshift compatibility layer {verb}: schema redshift_compat at {target.display_url}")
 
 
 @main.group()

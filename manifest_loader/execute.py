@@ -15,6 +15,7 @@ from typing import Any
 from .errors import ConstraintViolation, LoadFailed
 from .plan import Check, Plan, Step
 from .progress import Progress
+from .testhook import pause_point
 from .warehouses.base import Warehouse
 
 
@@ -54,13 +55,16 @@ class Execution:
                 self._step(step)
                 if step.action == "lock":
                     self.after_lock()
+            pause_point("commit")
             self.warehouse.commit()
         except BaseException:
             self.warehouse.rollback()
             raise
+        pause_point("committed")
         return self.outcomes
 
     def _step(self, step: Step) -> None:
+        pause_point(step.template.rsplit("/", 1)[-1].removesuffix(".sql.j2"), step.action)
         if step.action == "lock":
             self.warehouse.lock(step)
         elif step.action == "copy":

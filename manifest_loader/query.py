@@ -1,34 +1,84 @@
-"""`query`: run SQL against a manifest's target, with its schema as the default schema."""
+"""`query`: run SQL against a manifest's target (its schema the default), or a warehouse's.
+
+On the Redshift emulator the SQL is Redshift SQL: it is translated to PostgreSQL (translate.py)
+and runs with the compatibility layer installed. fakesnow translates Snowflake SQL itself; real
+warehouses get the SQL as written.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from .errors import UsageError
 from .manifest import load_manifest
 from .progress import Progress
-from .target import URL_ENV, resolve_target
+from .target import URL_ENV, Target, resolve_target
 from .warehouses import connect
 
+# The schema a query without a manifest runs in.
+DEFAULT_SCHEMA = "public"
 
-def run_query(manifest_path: str | Path, sql: str, warehouse: str | None = None,
-              lock_timeout: float = 60.0) -> tuple[list[str], list[tuple[Any, ...]]]:
-    manifest = load_manifest(manifest_path)
-    target = resolve_target(manifest, warehouse)
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    target: Target
+    translated_sql: str | None = None             # what ran, when it differs from what was given
+    notes: tuple[str, ...] = field(default=())
+
+
+def query_target(manifest_path: str | Path | None, warehouse: str | None,
+                 env: Mapping[str, str] | None = None) -> Target:
+    """The manifest's target (overridden by `warehouse`), or without a manifest the warehouse's URL."""
+    if manifest_path is not None:
+        return resolve_target(load_manifest(manifest_path, env), warehouse, env)
+    if warehouse is None:
+        raise UsageError("name a MANIFEST or pass --target-warehouse redshift|snowflake")
+    bare = SimpleNamespace(warehouse=warehouse, url=None, schema=DEFAULT_SCHEMA, stage_url=None, display_path="")
+    return resolve_target(bare, warehouse, env)  # type: ignore[arg-type]
+
+
+def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | None = None, *,
+                  env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> QueryResult:
+    """Run one statement and return its rows; nothing it does is committed."""
+    target = query_target(manifest_path, warehouse, env)
     if target.url is None and target.warehouse == "redshift":
         raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']}", hint="see `manifest-loader apply --help`")
     connection = connect(target, Progress(), lock_timeout)
     try:
-        return connection.query(sql, target.schema)
+        translated, notes = None, ()
+        if target.dialect.name == "postgres":
+            from . import compat
+            from .translate import translate
+
+            compat.ensure_installed(connection)
+            json_columns = [row[0] for row in connection.execute(
+                "SELECT DISTINCT column_name FROM information_schema.columns WHERE table_schema = $1 "
+                "AND data_type IN ('json', 'jsonb')", {"schema": target.dialect.stored_name(target.schema)},
+                ("schema",))]
+            translation = translate(sql, json_columns)
+            translated, notes, sql = translation.sql, translation.notes, translation.sql
+        columns, rows = connection.query(sql, target.schema)
+        return QueryResult(columns, rows, target, translated, notes)
     finally:
         connection.rollback()
         connection.close()
+
+
+def run_query(manifest_path: str | Path | None, sql: str, warehouse: str | None = None, lock_timeout: float = 60.0,
+              env: Mapping[str, str] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    result = execute_query(manifest_path, sql, warehouse, env=env, lock_timeout=lock_timeout)
+    return result.columns, result.rows
 
 
 def _text(value: Any) -> str:
@@ -39,7 +89,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value as JSON can carry it: exact decimals as strings, times in ISO 8601, bytes in hex."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date | time):
@@ -51,13 +102,13 @@ def _jsonable(value: Any) -> Any:
 
 def format_result(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+        return json.dumps([{c: jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
                           ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)
-        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        writer.writerows([[jsonable(v) for v in row] for row in rows])
         return buffer.getvalue()
     from rich.console import Console
     from rich.table import Table

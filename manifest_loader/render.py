@@ -53,7 +53,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,   # one plan renders hundreds of statements: load each template once
         )
+        self._found: dict[str, tuple[str, Path] | None] = {}
         self.env.filters["ident"] = dialect.quote
         self.env.filters["sql_string"] = _sql_string
         self.env.globals["qualified"] = lambda *parts: ".".join(dialect.quote(p) for p in parts)
@@ -62,11 +64,10 @@ class Renderer:
         return self._find(op) is not None
 
     def _find(self, op: str) -> tuple[str, Path] | None:
-        for name in self.dialect.chain():
-            for root in self.roots:
-                if (root / name / f"{op}.sql.j2").is_file():
-                    return f"{name}/{op}.sql.j2", root
-        return None
+        if op not in self._found:
+            self._found[op] = next(((f"{name}/{op}.sql.j2", root) for name in self.dialect.chain()
+                                    for root in self.roots if (root / name / f"{op}.sql.j2").is_file()), None)
+        return self._found[op]
 
     def searched(self, op: str) -> list[str]:
         return [str(root / name / f"{op}.sql.j2") if root != self.roots[-1] else f"{name}/{op}.sql.j2"

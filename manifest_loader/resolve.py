@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem
 from .manifest import Manifest, TableSpec
-from .sources import SourceFile, SourceProblem, describe_source, list_sources
+from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, TypeProblem, accepts, compatible_types, infer_from_arrow
 
 if TYPE_CHECKING:
@@ -69,8 +69,7 @@ def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = 
     for spec in manifest.tables:
         where = ("tables", spec.index)
         try:
-            files = [describe_source(uri, display, hash_content=hash_content)
-                     for uri, display in list_sources(spec.source, manifest.folder)]
+            files = describe_sources(list_sources(spec.source, manifest.folder), hash_content=hash_content)
         except SourceProblem as exc:
             problems.append(doc.problem((*where, "source"), str(exc)))
             continue
@@ -105,10 +104,21 @@ def _identifier_problems(manifest: Manifest, dialect: type[Dialect]) -> list[Pro
     if (why := dialect.identifier_problem(manifest.schema)) is not None:
         problems.append(doc.problem(schema_path, f"schema name '{manifest.schema}' {why}"))
     for spec in manifest.tables:
-        if (why := dialect.identifier_problem(spec.name)) is not None:
+        if (why := dialect.identifier_problem(spec.name) or _reserved(spec.name)) is not None:
             problems.append(doc.problem(("tables", spec.index, "name"), f"table name {spec.name!r} {why}; "
                                         "rename the table"))
     return problems
+
+
+def _reserved(name: str) -> str | None:
+    """Names of the loader's own tables, which a user's table would overwrite or be overwritten by."""
+    from .plan import LEDGER_TABLE, STAGING_SUFFIX
+
+    if name.lower() == LEDGER_TABLE:
+        return "is the loader's ledger table, in every schema it loads"
+    if name.lower().endswith(STAGING_SUFFIX):
+        return f"ends with {STAGING_SUFFIX}, which the loader uses for its merge staging tables"
+    return None
 
 
 def _one_of(names: list[str]) -> str:
@@ -127,6 +137,16 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
     doc, where = manifest.doc, ("tables", spec.index)
     problems: list[Problem] = []
     first = files[0]
+    for file in files:
+        names = file.schema.names
+        if not names:
+            problems.append(doc.problem((*where, "source"), f"{file.display} has no columns; a table needs at "
+                                        "least one"))
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(doc.problem((*where, "source"), f"column {name!r} appears {names.count(name)} times "
+                                        f"in {file.display}; rename the columns so each name is used once"))
+    if problems:
+        return [], problems
     inferred: dict[str, PortableType | None] = {}
     origin: dict[str, SourceFile] = {}
     unsupported: set[str] = set()   # reported once here; not also "NULL in every row"

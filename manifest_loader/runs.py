@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .errors import ConnectionFailed, UsageError
-from .target import mask_url
+from .target import mask_url, url_secrets
 
 METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
 
@@ -86,13 +86,18 @@ class RunStore:
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         # SQLite: concurrent applies share the file; wait for each other's short writes.
         connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
+        failure: ConnectionFailed | None = None
         try:
             self.engine = sa.create_engine(url, connect_args=connect_args)
             self._create_tables()
         except sa.exc.SQLAlchemyError as exc:
-            raise ConnectionFailed(f"cannot open the metadata database {mask_url(url)}: "
-                                   f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
-                                   hint=f"check {METADATA_ENV}") from None
+            detail = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
+            for secret in url_secrets(url):   # a driver may echo part of a password it misparsed
+                detail = detail.replace(secret, "***")
+            failure = ConnectionFailed(f"cannot open the metadata database {mask_url(url)}: {detail}",
+                                       hint=f"check {METADATA_ENV}")
+        if failure is not None:
+            raise failure   # outside the handler: the driver's error is not chained as __context__
 
     def _create_tables(self) -> None:
         """create_all, tolerating another process creating the same tables at the same moment."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 _GLOB_CHARS = set("*?[")
 _HASH_CHUNK = 4 * 1024 * 1024
+_DESCRIBE_THREADS = 8
 
 
 class SourceProblem(ValueError):
@@ -52,6 +53,9 @@ def _shown(path: Path) -> str:
 
 def list_sources(source: str, manifest_folder: Path) -> list[tuple[str, str]]:
     """(uri, display) of every Parquet file a source names, sorted for a stable plan."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
+        raise SourceProblem(f"source {source!r} contains a control character (newline, tab, NUL, ...); "
+                            "no file name here needs one")
     if source.startswith("s3://"):
         return _list_s3(source)
     if "://" in source:
@@ -112,6 +116,17 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def describe_sources(sources: list[tuple[str, str]], *, hash_content: bool = True) -> list[SourceFile]:
+    """describe_source of each (uri, display), in order; several at once, since each waits on S3
+    round trips or on hashing (which releases the GIL). The first problem in order is raised."""
+    if len(sources) <= 1:
+        return [describe_source(uri, display, hash_content=hash_content) for uri, display in sources]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(_DESCRIBE_THREADS, len(sources))) as pool:
+        return list(pool.map(lambda source: describe_source(*source, hash_content=hash_content), sources))
 
 
 def describe_source(uri: str, display: str, *, hash_content: bool = True) -> SourceFile:

@@ -106,6 +106,8 @@ class Dialect:
     @classmethod
     def identifier_problem(cls, name: str) -> str | None:
         """Why the target cannot take this name, or None."""
+        if not name:
+            return "is empty"
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
             return "contains a control character (newline, tab, NUL, ...)"
         size = len(name.encode("utf-8"))

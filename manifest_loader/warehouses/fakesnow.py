@@ -44,6 +44,7 @@ class FakesnowWarehouse(Warehouse):
         # sqlglot, inside fakesnow, warns about Snowflake properties DuckDB ignores (CLUSTER BY);
         # plan already says so in a note.
         logging.getLogger("sqlglot").setLevel(logging.ERROR)
+        _patch_copy_into()
 
         folder = target.fakesnow_path
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,3 +132,40 @@ class FakesnowWarehouse(Warehouse):
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:400] if text else type(exc).__name__
+
+
+def _patch_copy_into() -> None:
+    """Two name bugs of fakesnow 0.12's COPY INTO … MATCH_BY_COLUMN_NAME, which fail loads real
+    Snowflake takes (after the DDL committed):
+
+    * it describes the target table with its name unquoted, so a table or schema named
+      `Order Date`, `a.b` or `x"y` fails: describe it quoted (DuckDB matches names without case);
+    * it inserts into the table's columns by their Python `str.upper()`, which DuckDB matches only
+      for ASCII, so a column `café` or `Straße` fails: match by upper case, insert by the real name.
+    """
+    from fakesnow import copy_into
+
+    describe_table = getattr(copy_into, "_describe_table", None)
+    match_columns = getattr(copy_into, "_match_parquet_columns", None)
+    if describe_table is None or match_columns is None or getattr(match_columns, "patched", False):
+        return
+
+    def describe(table: Any, duck_conn: Any, current_database: str | None,
+                 current_schema: str | None) -> list[tuple[str, str]]:
+        parts = (table.catalog or current_database, table.db or current_schema, table.name)
+        name = ".".join('"' + str(p).replace('"', '""') + '"' for p in parts)
+        return [(row[0], row[1]) for row in duck_conn.execute(f"DESCRIBE {name}").fetchall()]
+
+    def table_columns(table: Any, duck_conn: Any, current_database: str | None,
+                      current_schema: str | None) -> list[str]:
+        return [column for column, _ in describe(table, duck_conn, current_database, current_schema)]
+
+    def match(parquet_columns: list[str], target_columns: list[str], mode: Any) -> dict[str, str]:
+        by_upper = {column.upper(): column for column in target_columns}
+        matched = match_columns(parquet_columns, list(by_upper), mode)   # fakesnow's rules, on upper case
+        return {by_upper[upper]: parquet for upper, parquet in matched.items()}
+
+    match.patched = True  # type: ignore[attr-defined]
+    copy_into._describe_table = describe
+    copy_into._get_table_columns = table_columns
+    copy_into._match_parquet_columns = match

@@ -22,7 +22,6 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote
 
 import sqlalchemy as sa
 
@@ -30,7 +29,7 @@ from ..errors import ConnectionFailed, LoaderError, LoadFailed, UsageError
 from ..plan import Step
 from ..plan_format import display_sql
 from ..progress import Progress
-from ..target import Target, mask_url
+from ..target import Target, mask_url, url_secrets
 from .base import Warehouse
 
 ConnectionFactory = Callable[[Target], Any]
@@ -42,7 +41,6 @@ _SECRET = re.compile(r"\$\{secret:([A-Za-z0-9_]+)\}")
 _SAFE_SECRET = re.compile(r"[A-Za-z0-9+/=_.\-]+\Z")
 # text()'s bind-parameter syntax (sqlalchemy.sql.elements.TextClause._bind_params_regex).
 _BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)", re.UNICODE)
-_PASSWORD = re.compile(r"^[^:/?#]+://[^/@:?#]*:(?P<p>[^/@?#]+)@")
 _CREDENTIAL_HINT = {
     "redshift": "set target.redshift.iam_role in the manifest (recommended), or export the variable",
     "snowflake": "set target.snowflake.storage_integration in the manifest (recommended), or export the variable",
@@ -95,10 +93,7 @@ class _Masker:
 
     def __init__(self, url: str | None):
         self.url = url
-        self.values: set[str] = set()
-        match = _PASSWORD.match(url) if url else None
-        if match:
-            self.values |= {match.group("p"), unquote(match.group("p"))}
+        self.values: set[str] = set(url_secrets(url)) if url else set()
 
     def __call__(self, text: str) -> str:
         if self.url:

@@ -1,0 +1,140 @@
+"""The bad-input corpus (tests/bad_inputs/): read a case, build its files in a folder, check the outcome.
+
+A case is ``tests/bad_inputs/<name>.yaml`` (the manifest, as a user or an attacker wrote it) and
+``<name>.json``::
+
+    {
+      "about": "what is wrong with it, and what the loader must do",
+      "data": {"data/t.parquet": {"x": ["decimal128(10,2)", ["12345678.90"]]}},
+      "env": {"ML_BAD_SCHEMA": "{{ 7*7 }}"},
+      "warehouses": ["redshift", "snowflake"],
+      "exit": 2,                      or {"redshift": 1, "snowflake": 0}
+      "messages": ["m.yaml:5:12: $.tables[0].name: ", "..."],   or per warehouse
+      "tables": {"probe.victim": 3}   (exit 0 only) tables that must hold these row counts
+    }
+
+Each data file is a Parquet table given as ``{column: [arrow type, [values]]}``, or a special
+file: ``{"special": "text", "text": "..."}``, ``"corrupt_data_page"``, ``"duplicate_columns"``,
+``"no_columns"``, ``"invalid_utf8"``, ``"fifo"``, or ``"symlink"`` (with ``"to"``, relative to the
+case folder, whose target is written as ``{"target": {...}}``). The manifest itself may instead be
+generated: ``"manifest": "ten_megabytes"`` or ``"utf16"`` (its .yaml then says what it stands for).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
+WAREHOUSES = ("redshift", "snowflake")
+_TYPES: dict[str, pa.DataType] = {
+    "bool": pa.bool_(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(), "uint64": pa.uint64(),
+    "float64": pa.float64(), "string": pa.string(), "binary": pa.binary(), "date32": pa.date32(),
+    "time64[ns]": pa.time64("ns"), "timestamp[s]": pa.timestamp("s"), "timestamp[us]": pa.timestamp("us"),
+    "timestamp[ns]": pa.timestamp("ns"),
+}
+
+
+@dataclass
+class Case:
+    name: str
+    manifest: Path
+    spec: dict[str, Any]
+    warehouses: tuple[str, ...] = WAREHOUSES
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, manifest: Path) -> Case:
+        spec = json.loads(manifest.with_suffix(".json").read_text(encoding="utf-8"))
+        unknown = set(spec) - {"about", "data", "env", "warehouses", "exit", "messages", "tables", "manifest"}
+        assert not unknown, f"{manifest.with_suffix('.json')}: unknown keys {sorted(unknown)}"
+        assert spec.get("about"), f"{manifest.stem}: say what the case is about"
+        return cls(manifest.stem, manifest, spec, tuple(spec.get("warehouses", WAREHOUSES)), spec.get("env", {}))
+
+    def expected_exit(self, warehouse: str) -> int:
+        value = self.spec["exit"]
+        return value[warehouse] if isinstance(value, dict) else value
+
+    def expected_messages(self, warehouse: str) -> list[str]:
+        value = self.spec.get("messages", [])
+        return value.get(warehouse, []) if isinstance(value, dict) else value
+
+    def build(self, folder: Path) -> Path:
+        """Write the manifest as m.yaml and its data files into folder; return the manifest path."""
+        target = folder / "m.yaml"
+        generated = self.spec.get("manifest")
+        text = self.manifest.read_text(encoding="utf-8")
+        if generated == "ten_megabytes":
+            target.write_text(text + "description: '" + "x" * (10 * 1024 * 1024) + "'\n", encoding="utf-8")
+        elif generated == "utf16":
+            target.write_bytes(text.encode("utf-16"))
+        else:
+            assert generated is None, generated
+            target.write_text(text, encoding="utf-8")
+        for relative, content in self.spec.get("data", {}).items():
+            write_file(folder, folder / relative, content)
+        return target
+
+
+def write_file(folder: Path, path: Path, content: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    special = content.get("special")
+    if special is None:
+        pq.write_table(arrow_table(content), path)
+    elif special == "text":
+        path.write_text(content["text"], encoding="utf-8")
+    elif special == "fifo":
+        os.mkfifo(path)
+    elif special == "symlink":
+        target = (folder / content["to"]).resolve()
+        write_file(folder, target, content["target"])
+        path.symlink_to(target)
+    elif special == "no_columns":
+        pq.write_table(pa.table({}), path)
+    elif special == "duplicate_columns":
+        pq.write_table(pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["id", "id"]), path)
+    elif special == "invalid_utf8":
+        # A string column whose bytes are not UTF-8 (0xff 0xfe): Arrow does not check when built from buffers.
+        strings = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(b"\0\0\0\0\2\0\0\0"),
+                                                         pa.py_buffer(b"\xff\xfe")])
+        pq.write_table(pa.Table.from_arrays([pa.array([1], pa.int64()), strings], names=["id", "note"]), path)
+    elif special == "corrupt_data_page":
+        # A valid footer (so validation passes) over a data page whose compressed bytes are garbage.
+        ids = pa.array(range(100_000), pa.int64())
+        pq.write_table(pa.table({"id": ids}), path, compression="snappy", row_group_size=100_000)
+        raw = bytearray(path.read_bytes())
+        middle = len(raw) // 3
+        raw[middle:middle + 4096] = os.urandom(4096)
+        path.write_bytes(bytes(raw))
+    else:
+        raise AssertionError(f"unknown special file {special!r}")
+
+
+def arrow_table(columns: dict[str, list[Any]]) -> pa.Table:
+    arrays, names = [], []
+    for name, (type_text, values) in columns.items():
+        names.append(name)
+        arrays.append(arrow_array(type_text, values))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def arrow_array(type_text: str, values: list[Any]) -> pa.Array:
+    decimal = re.fullmatch(r"decimal128\((\d+),(\d+)\)", type_text)
+    if decimal:
+        return pa.array([None if v is None else Decimal(v) for v in values],
+                        pa.decimal128(int(decimal.group(1)), int(decimal.group(2))))
+    if type_text == "float64":
+        return pa.array([float(v) if isinstance(v, str) else v for v in values], pa.float64())
+    return pa.array(values, _TYPES[type_text])
+
+
+def cases() -> list[Case]:
+    return [Case.load(path) for path in sorted(CORPUS.glob("*.yaml"))]

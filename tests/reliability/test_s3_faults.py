@@ -1,0 +1,183 @@
+"""S3 faults between the loader and the stage: a proxy on 127.0.0.1 in front of moto's server.
+
+With 10% of requests faulted (500 InternalError, 503 SlowDown, connection resets, stalls, bodies
+cut short) stage and apply still succeed, the tables hold exactly their files' rows once, and
+the retries show in the progress log. With every request faulted, apply fails with a message
+that names the object and says S3 kept failing, exits 1, and loads nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+from faultproxy import FaultProxy
+from relkit import Emulator
+
+from manifest_loader.cli import main
+from manifest_loader.runs import RunStore, metadata_url
+
+FILES = 8          # per table: enough requests that 10% means a dozen faults
+ROWS = 400         # per file
+
+MANIFEST = """\
+version: 1
+name: faults
+target: {warehouse: redshift, schema: faults}
+tables:
+  - name: facts
+    source: data/facts/
+    primary_key: [id]
+  - name: items
+    source: data/items/
+    mode: append
+    primary_key: [id]
+"""
+
+
+def write_dataset(folder: Path, version: int = 0) -> dict[str, tuple[int, int]]:
+    """Two tables of FILES files each; returns each table's (rows, sum of id)."""
+    expected = {}
+    for t, table in enumerate(("facts", "items")):
+        ids: list[int] = []
+        for f in range(FILES):
+            start = 1 + (version * 10 + t) * 1_000_000 + f * ROWS
+            part = list(range(start, start + ROWS))
+            ids += part
+            path = folder / "data" / table / f"part-{version}-{f}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.table({"id": pa.array(part, pa.int64()),
+                                     "label": pa.array([f"{table} row {i} ✓" for i in part])}), path)
+        expected[table] = (len(ids), sum(ids))
+    return expected
+
+
+@pytest.fixture
+def faulty_s3(s3_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A proxy in front of the session's moto server; the loader (boto3 and pyarrow) talks to it."""
+    with FaultProxy(s3_env, rate=0.0, seed=11, stall_seconds=0.3) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
+        monkeypatch.setenv("DW_SIMULATOR_STAGE_BUCKET", f"s3://local/faults-{uuid.uuid4().hex[:8]}")
+        monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
+        for name in ("DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_TARGET_DB_URL"):
+            monkeypatch.delenv(name, raising=False)
+        yield proxy
+
+
+@pytest.fixture(params=["redshift", "snowflake"])
+def emulator(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             faulty_s3: FaultProxy) -> Emulator:
+    pg_url = request.getfixturevalue("pg_database") if request.param == "redshift" else None
+    if pg_url:
+        monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_url)
+    return Emulator(request.param, tmp_path / "state", pg_url)
+
+
+def _manifest(tmp_path: Path) -> Path:
+    manifest = tmp_path / "load" / "faults.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text(MANIFEST)
+    return manifest
+
+
+def _apply(manifest: Path, warehouse: str) -> Result:
+    return CliRunner().invoke(main, ["apply", str(manifest), "--target-warehouse", warehouse, "--progress", "log"])
+
+
+def _contents(emulator: Emulator) -> dict[str, tuple[int, int]]:
+    """(rows, sum of id) per table, and the check that no id is there twice."""
+    out = {}
+    for table in ("facts", "items"):
+        if f"faults.{table}" not in emulator.snapshot():
+            continue
+        (n, distinct, total), = emulator.rows(f"SELECT count(*), count(DISTINCT id), coalesce(sum(id), 0) "
+                                              f"FROM faults.{table}")
+        assert n == distinct, f"{table}: {n - distinct} duplicated rows"
+        out[table] = (int(n), int(total))
+    return out
+
+
+def _ledger_is_unique(emulator: Emulator) -> None:
+    (entries, distinct), = emulator.rows("SELECT count(*), count(DISTINCT table_name || content_hash) "
+                                         "FROM faults._manifest_loader_ledger")
+    assert entries == distinct
+
+
+def test_ten_percent_faults_still_load_exactly_once(emulator: Emulator, faulty_s3: FaultProxy,
+                                                    tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    first = write_dataset(manifest.parent, 0)
+    faulty_s3.configure(rate=0.10)
+    result = _apply(manifest, emulator.warehouse)
+    assert result.exit_code == 0, result.output
+    assert _contents(emulator) == first
+    # A second version: replace reloads facts, append adds only the new items files.
+    second = write_dataset(manifest.parent, 1)
+    for stale in (manifest.parent / "data" / "facts").glob("part-0-*.parquet"):
+        stale.unlink()
+    again = _apply(manifest, emulator.warehouse)
+    assert again.exit_code == 0, again.output
+    items = (first["items"][0] + second["items"][0], first["items"][1] + second["items"][1])
+    assert _contents(emulator) == {"facts": second["facts"], "items": items}
+    _ledger_is_unique(emulator)
+    output = result.output + again.output
+    print(f"{emulator.warehouse}: {dict(faulty_s3.counts)}")
+    assert faulty_s3.faults >= 8, dict(faulty_s3.counts)
+    assert {"500", "503", "reset", "truncate"} & set(faulty_s3.counts)
+    assert "retrying an S3 request" in output       # the retries are logged
+    runs = RunStore(metadata_url(emulator.state)).list()
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+
+
+def test_faults_beyond_the_retry_budget_while_staging(faulty_s3: FaultProxy, tmp_path: Path,
+                                                      pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    emulator = Emulator("redshift", tmp_path / "state", pg_database)
+    manifest = _manifest(tmp_path)
+    write_dataset(manifest.parent, 0)
+    faulty_s3.configure(rate=1.0, kinds=("503",))
+    result = _apply(manifest, "redshift")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith(("error:", "  hint:"))]
+    assert lines[0].startswith("error: S3 failed to check s3://local/faults-"), result.output
+    assert lines[0].endswith(": 503: Service Unavailable"), result.output
+    assert lines[1] == "  hint: S3 kept failing after retries: check the endpoint (AWS_ENDPOINT_URL) and apply again"
+    assert result.output.count("retrying an S3 request") >= 4
+    assert "Traceback" not in result.output
+    assert emulator.snapshot() == {} and emulator.schemas() == set()     # nothing loaded, nothing created
+    (run,) = RunStore(metadata_url(emulator.state)).list()
+    assert run["status"] == "failed" and "503" in run["error"]
+
+
+def test_faults_beyond_the_retry_budget_while_loading_roll_back(emulator: Emulator, faulty_s3: FaultProxy,
+                                                                  tmp_path: Path) -> None:
+    """Staging went well; reading the staged objects fails for good: the transaction rolls back."""
+    manifest = _manifest(tmp_path)
+    first = write_dataset(manifest.parent, 0)
+    assert _apply(manifest, emulator.warehouse).exit_code == 0
+    second = write_dataset(manifest.parent, 1)
+    # The Redshift emulator streams staged objects with ranged GETs (pyarrow); the Snowflake
+    # emulator downloads them to its local mirror (boto3). Everything else still works.
+    faulty_s3.configure(rate=1.0, kinds=("reset",), only=lambda r: r.method == "GET" and "list-type" not in r.path)
+    result = _apply(manifest, emulator.warehouse)
+    faulty_s3.configure(rate=0.0)
+    assert result.exit_code == 1, result.output
+    error = next(line for line in result.output.splitlines() if line.startswith("error:"))
+    if emulator.warehouse == "redshift":
+        assert error.startswith("error: table facts: cannot read the staged object s3://local/faults-"), error
+    else:
+        assert error.startswith("error: S3 failed to download s3://local/faults-"), error
+    assert "hint: S3 kept failing after retries" in result.output
+    assert _contents(emulator) == first                     # the old load, untouched
+    runs = RunStore(metadata_url(emulator.state)).list()
+    assert runs[0]["status"] == "failed" and runs[0]["error"].startswith(error[len("error: "):])
+    faulty_s3.configure(only=None)
+    again = _apply(manifest, emulator.warehouse)
+    assert again.exit_code == 0, again.output
+    assert _contents(emulator) == {t: (first[t][0] + second[t][0], first[t][1] + second[t][1]) for t in first}
+    _ledger_is_unique(emulator)
