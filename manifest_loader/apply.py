@@ -92,7 +92,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                          hint="for the local Redshift emulator, run `docker compose up -d postgres` and set "
                               f"{URL_ENV['redshift']}=postgresql://postgres:postgres@127.0.0.1:5439/dev "
                               "(any local PostgreSQL works)")
-    resolved = resolve(manifest, target.dialect)
+    resolved = resolve(manifest, target.dialect, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
     store = RunStore(metadata_url(target.state, env))
     if generation_run:

@@ -24,7 +24,7 @@ def validate(manifest_path: str | Path, warehouse: str | None = None,
 
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    return resolve(manifest, target.dialect, hash_content=False)
+    return resolve(manifest, target.dialect, hash_content=False, cache=target.footer_cache(writable=False))
 
 
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
@@ -38,7 +38,7 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
 
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    resolved = resolve(manifest, target.dialect)
+    resolved = resolve(manifest, target.dialect, cache=target.footer_cache(writable=False))
     return build_plan(resolved, target, Renderer(target.dialect, templates_dir)), target
 
 

@@ -58,6 +58,8 @@ class Step:
     check: Check | None = None
     into: str | None = None    # for copy: the table rows go into (the staging table for merge)
     copy_columns: tuple[ResolvedColumn, ...] = ()   # for copy: columns in file order, with types
+    # for copy: checks the loader makes on each batch while it streams the rows (the emulator)
+    stream_checks: tuple[Check, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ class _Builder:
     def add(self, phase: str, op: str, *, action: str = "sql", table: str | None = None,
             params: tuple[Mapping[str, Any], ...] = (), notes: tuple[str, ...] = (),
             files: tuple[StagedFile, ...] = (), check: Check | None = None, into: str | None = None,
-            copy_columns: tuple[ResolvedColumn, ...] = (), **context: Any) -> None:
+            copy_columns: tuple[ResolvedColumn, ...] = (), stream_checks: tuple[Check, ...] = (),
+            **context: Any) -> None:
         # `relation` is the table a statement works on, as name parts for the `qualified` helper:
         # temporary staging tables live in no schema.
         relation = [self.schema, table or ""]
@@ -153,7 +156,8 @@ class _Builder:
         target = self.ddl if phase == "ddl" and not self.dialect.transactional_ddl else self.dml
         target.append(dict(action=action, table=table, template=rendered.template, sql=rendered.sql,
                            param_names=rendered.param_names, params=params, notes=notes, files=files,
-                           check=check, into=into, copy_columns=copy_columns, transactional=target is self.dml))
+                           check=check, into=into, copy_columns=copy_columns, stream_checks=stream_checks,
+                           transactional=target is self.dml))
 
     def staging_relation(self, name: str) -> list[str]:
         """PostgreSQL keeps temporary tables in their own schema; Snowflake in the current one."""
@@ -229,8 +233,13 @@ class _Builder:
                       "must match"]
         if spec.mode in ("append", "merge"):
             copy_notes.append("files already in the ledger are skipped (--force loads them again)")
+        streamed = self._stream_checks(table)
+        if streamed:
+            copy_notes.append("checked on every batch while streaming, instead of a query after the copy: "
+                              + "; ".join(_describe_check(c) for c in streamed))
         self.add("dml", "copy", action="copy", table=name, files=files, into=into, copy_columns=table.columns,
-                 notes=(*self.note("copy"), *copy_notes), **self._copy_context(table, files, into))
+                 notes=(*self.note("copy"), *copy_notes), stream_checks=streamed,
+                 **self._copy_context(table, files, into))
         if spec.mode == "merge":
             keys = spec.merge_keys
             self.add("dml", "check_unique", action="check", table=name, into=into, key=list(keys),
@@ -257,12 +266,32 @@ class _Builder:
                     manifest_key=copy_manifest_uri(files), session_token=self.target.aws_session_token,
                     serialize_to_json=any(c.type.name == "json" for c in table.columns))
 
+    def _column_checks(self, table: ResolvedTable) -> list[Check]:
+        """NOT NULL and VARCHAR(n) byte-length checks: they look at one value at a time."""
+        name, checks, found = table.name, table.spec.checks, []
+        if checks.not_null:
+            found += [Check("not_null", name, (c.name,)) for c in table.columns if not c.nullable]
+        if checks.varchar_length:
+            found += [Check("varchar_length", name, (c.name,), str(c.type.length)) for c in table.columns
+                      if c.type.name in ("varchar", "char") and c.type.length]
+        return found
+
+    def _stream_checks(self, table: ResolvedTable) -> tuple[Check, ...]:
+        # Where the rows pass through the loader (the emulator's COPY FROM STDIN), a per-value check
+        # costs a vectorised pass over each batch instead of a full scan of the table per column.
+        return tuple(c for c in self._column_checks(table) if c.kind in self.dialect.streamed_checks)
+
     def _checks(self, table: ResolvedTable) -> None:
         spec, name, checks = table.spec, table.name, table.spec.checks
-        if checks.not_null:
-            for column in (c for c in table.columns if not c.nullable):
-                self.add("dml", "check_not_null", action="check", table=name, column=column.name,
-                         check=Check("not_null", name, (column.name,)))
+        for check in self._column_checks(table):
+            if check.kind in self.dialect.streamed_checks:
+                continue
+            column = check.columns[0]
+            if check.kind == "not_null":
+                self.add("dml", "check_not_null", action="check", table=name, column=column, check=check)
+            else:
+                self.add("dml", "check_varchar_length", action="check", table=name, column=column,
+                         length=int(check.detail), notes=self.note("varchar"), check=check)
         if checks.primary_key and spec.primary_key:
             self.add("dml", "check_unique", action="check", table=name, key=list(spec.primary_key),
                      check=Check("primary_key", name, spec.primary_key))
@@ -272,11 +301,11 @@ class _Builder:
                          parent=fk.ref_table, parent_columns=list(fk.ref_columns),
                          check=Check("foreign_key", name, fk.columns,
                                      f"{fk.ref_table}({', '.join(fk.ref_columns)})"))
-        if checks.varchar_length:
-            for column in (c for c in table.columns if c.type.name in ("varchar", "char") and c.type.length):
-                self.add("dml", "check_varchar_length", action="check", table=name, column=column.name,
-                         length=column.type.length, notes=self.note("varchar"),
-                         check=Check("varchar_length", name, (column.name,), str(column.type.length)))
+
+
+def _describe_check(check: Check) -> str:
+    column = check.columns[0]
+    return f"{column} NOT NULL" if check.kind == "not_null" else f"{column} at most {check.detail} bytes"
 
 
 def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem
+from .footer_cache import FooterCache
 from .manifest import Manifest, TableSpec
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, TypeProblem, accepts, compatible_types, infer_from_arrow
@@ -60,8 +61,10 @@ class ResolvedManifest:
     tables: tuple[ResolvedTable, ...]   # in load order: parents before children
 
 
-def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = True) -> ResolvedManifest:
-    """Read every footer and check the manifest against the data; raise ManifestError on problems."""
+def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = True,
+            cache: FooterCache | None = None) -> ResolvedManifest:
+    """Read every footer (or what `cache` remembers of it) and check the manifest against the data;
+    raise ManifestError on problems."""
     problems: list[Problem] = []
     doc = manifest.doc
     problems += _identifier_problems(manifest, dialect)
@@ -69,7 +72,8 @@ def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = 
     for spec in manifest.tables:
         where = ("tables", spec.index)
         try:
-            files = describe_sources(list_sources(spec.source, manifest.folder), hash_content=hash_content)
+            files = describe_sources(list_sources(spec.source, manifest.folder), hash_content=hash_content,
+                                     cache=cache)
         except SourceProblem as exc:
             problems.append(doc.problem((*where, "source"), str(exc)))
             continue

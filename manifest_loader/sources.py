@@ -6,8 +6,9 @@ import glob
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from .footer_cache import Footer, FooterCache
 from .storage import S3Location, s3_client, s3_filesystem
 
 if TYPE_CHECKING:
@@ -42,6 +43,15 @@ class SourceFile:
         return self.content_hash.split(":", 1)[1]
 
 
+class Listed(NamedTuple):
+    """A file a source names; an S3 listing also gives its ETag and size, so no HEAD is needed."""
+
+    uri: str
+    display: str
+    etag: str | None = None
+    size: int | None = None
+
+
 def _shown(path: Path) -> str:
     """A path as messages print it: relative to the working directory when under it, like the
     manifest path the user typed, so messages are short and the same on every checkout."""
@@ -51,7 +61,7 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def list_sources(source: str, manifest_folder: Path) -> list[tuple[str, str]]:
+def list_sources(source: str, manifest_folder: Path) -> list[Listed]:
     """(uri, display) of every Parquet file a source names, sorted for a stable plan."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
         raise SourceProblem(f"source {source!r} contains a control character (newline, tab, NUL, ...); "
@@ -85,25 +95,28 @@ def list_sources(source: str, manifest_folder: Path) -> list[tuple[str, str]]:
             raise SourceProblem(f"source '{source}' reaches {_shown(real)}, outside the manifest's folder "
                                 f"{_shown(root)}; keep data under the manifest's folder or use s3://")
         if real.is_file():
-            files.append((real.as_uri(), str(path.relative_to(root))))
+            files.append(Listed(real.as_uri(), str(path.relative_to(root))))
     if not files:
         raise SourceProblem(f"source '{source}' matches no Parquet files (looked in {_shown(pattern)}){hint}")
     return files
 
 
-def _list_s3(source: str) -> list[tuple[str, str]]:
+def _list_s3(source: str) -> list[Listed]:
     location = S3Location.parse(source)
     client = s3_client()
-    keys: list[str] = []
+    objects: list[Listed] = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=location.bucket,
                                                                      Prefix=location.key):
-            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+            for o in page.get("Contents", []):
+                if o["Key"].endswith(".parquet"):
+                    uri = f"s3://{location.bucket}/{o['Key']}"
+                    objects.append(Listed(uri, uri, o["ETag"].strip('"'), o["Size"]))
     except Exception as exc:  # botocore raises many types; the message is what matters
         raise SourceProblem(f"cannot list {source}: {_short(exc)}") from None
-    if not keys:
+    if not objects:
         raise SourceProblem(f"source '{source}' matches no .parquet objects")
-    return [(f"s3://{location.bucket}/{k}", f"s3://{location.bucket}/{k}") for k in sorted(keys)]
+    return sorted(objects)
 
 
 def _short(exc: Exception) -> str:
@@ -118,41 +131,71 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_sources(sources: list[tuple[str, str]], *, hash_content: bool = True) -> list[SourceFile]:
-    """describe_source of each (uri, display), in order; several at once, since each waits on S3
+def describe_sources(sources: list[Listed], *, hash_content: bool = True,
+                     cache: FooterCache | None = None) -> list[SourceFile]:
+    """describe_source of each listed file, in order; several at once, since each waits on S3
     round trips or on hashing (which releases the GIL). The first problem in order is raised."""
+    def describe(listed: Listed) -> SourceFile:
+        return describe_source(listed.uri, listed.display, hash_content=hash_content, cache=cache,
+                               etag=listed.etag, size=listed.size)
+
     if len(sources) <= 1:
-        return [describe_source(uri, display, hash_content=hash_content) for uri, display in sources]
+        return [describe(listed) for listed in sources]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(_DESCRIBE_THREADS, len(sources))) as pool:
-        return list(pool.map(lambda source: describe_source(*source, hash_content=hash_content), sources))
+        return list(pool.map(describe, sources))
 
 
-def describe_source(uri: str, display: str, *, hash_content: bool = True) -> SourceFile:
-    """Read one file's footer: schema, row count; hash local files by content (for staging)."""
-    import pyarrow.parquet as pq
-
+def describe_source(uri: str, display: str, *, hash_content: bool = True, cache: FooterCache | None = None,
+                    etag: str | None = None, size: int | None = None) -> SourceFile:
+    """One file's schema and row count (from its footer, or the cache); local files are hashed by
+    content (for staging), S3 objects are known by ETag."""
     if uri.startswith("s3://"):
-        location = S3Location.parse(uri)
-        try:
-            head = s3_client().head_object(Bucket=location.bucket, Key=location.key)
-            with s3_filesystem().open_input_file(f"{location.bucket}/{location.key}") as handle:
-                metadata = pq.ParquetFile(handle).metadata
-                schema = metadata.schema.to_arrow_schema()
-        except Exception as exc:
-            raise SourceProblem(f"{display}: cannot read the Parquet footer: {_short(exc)}") from None
-        return SourceFile(uri, display, head["ContentLength"], metadata.num_rows,
-                          "etag:" + head["ETag"].strip('"'), schema)
+        return _describe_s3(uri, display, cache, etag, size)
     path = Path(uri[len("file://"):])
     size = path.stat().st_size
     if size == 0:
         raise SourceProblem(f"{display} is empty (0 bytes), not a Parquet file; remove it or regenerate it")
+    identity = FooterCache.local_identity(path) if cache else ""
+    cached = cache.get(identity) if cache else None
+    footer = cached or Footer(*_read_footer(path, display))
+    if hash_content and footer.sha256 is None:
+        footer = Footer(footer.rows, footer.schema, file_sha256(path))
+    if cache and footer != cached:
+        cache.put(identity, footer)
+    return SourceFile(uri, display, size, footer.rows, "sha256:" + (footer.sha256 or "not-computed"),
+                      footer.schema)
+
+
+def _read_footer(path: Path, display: str) -> tuple[int, pa.Schema]:
+    import pyarrow.parquet as pq
+
     try:
         metadata = pq.read_metadata(path)
-        schema = metadata.schema.to_arrow_schema()
+        return metadata.num_rows, metadata.schema.to_arrow_schema()
     except Exception as exc:
         raise SourceProblem(f"{display} is not a readable Parquet file ({_short(exc)}); "
                             "regenerate it or remove it from the source") from None
-    digest = file_sha256(path) if hash_content else "not-computed"
-    return SourceFile(uri, display, size, metadata.num_rows, "sha256:" + digest, schema)
+
+
+def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | None,
+                 size: int | None) -> SourceFile:
+    import pyarrow.parquet as pq
+
+    location = S3Location.parse(uri)
+    try:
+        if etag is None or size is None:
+            head = s3_client().head_object(Bucket=location.bucket, Key=location.key)
+            etag, size = head["ETag"].strip('"'), int(head["ContentLength"])
+        identity = FooterCache.s3_identity(uri, etag, size)
+        footer = cache.get(identity) if cache else None
+        if footer is None:
+            with s3_filesystem().open_input_file(f"{location.bucket}/{location.key}") as handle:
+                metadata = pq.ParquetFile(handle).metadata
+                footer = Footer(metadata.num_rows, metadata.schema.to_arrow_schema())
+            if cache:
+                cache.put(identity, footer)
+    except Exception as exc:
+        raise SourceProblem(f"{display}: cannot read the Parquet footer: {_short(exc)}") from None
+    return SourceFile(uri, display, size, footer.rows, "etag:" + etag, footer.schema)

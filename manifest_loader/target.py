@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .dialects import Dialect, get_dialect
 from .errors import UsageError
+from .footer_cache import FooterCache
 from .manifest import Manifest
 
 URL_ENV = {"redshift": "DW_SIMULATOR_REDSHIFT_URL", "snowflake": "DW_SIMULATOR_SNOWFLAKE_URL"}
@@ -84,6 +85,10 @@ class Target:
             if path.strip("/"):
                 return Path(path)
         return self.state / "fakesnow"
+
+    def footer_cache(self, *, writable: bool = True) -> FooterCache:
+        """Footers of source files already read, under the state dir (shared by every target)."""
+        return FooterCache(self.state / "footers", writable=writable)
 
 
 def resolve_target(manifest: Manifest, warehouse: str | None = None,

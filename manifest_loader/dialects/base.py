@@ -50,6 +50,9 @@ class Dialect:
     # (PostgreSQL, DuckDB) leave them out and the loader's checks enforce them instead.
     declares_keys: ClassVar[bool] = True
     temp_tables_in_schema: ClassVar[bool] = False
+    # Per-value checks (not_null, varchar_length) made on each batch as the loader streams the
+    # rows itself, where a query after the copy would scan the whole table once per column.
+    streamed_checks: ClassVar[frozenset[str]] = frozenset()
     type_map: ClassVar[dict[str, str]] = {
         "boolean": "BOOLEAN", "smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT",
         "decimal": "NUMERIC({precision},{scale})", "real": "REAL", "double": "DOUBLE PRECISION",

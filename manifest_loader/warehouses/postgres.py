@@ -152,6 +152,7 @@ class PostgresWarehouse(Warehouse):
         import pyarrow as pa
 
         from ..casting import batches
+        from ..stream_checks import BatchChecker
 
         columns = step.copy_columns
         schema = pa.schema([pa.field(self.target.dialect.stored_name(c.name), c.type.arrow_type())
@@ -166,7 +167,8 @@ class PostgresWarehouse(Warehouse):
             # ADBC reports an error raised inside the stream as its own text (with a traceback):
             # keep ours, which names the table and file and says what to do.
             try:
-                yield from batches(files, source_names, schema, step.table or "", remember, on_rows)
+                stream = batches(files, source_names, schema, step.table or "", remember, on_rows)
+                yield from checker.checked(stream, lambda: current["file"]) if checker else stream
             except LoadFailed as exc:
                 current["failure"] = exc
                 raise
@@ -177,6 +179,8 @@ class PostgresWarehouse(Warehouse):
                 raise
 
         files = [(f.load_uri, f.source.display) for f in step.files]
+        checker = BatchChecker(step.stream_checks, self.target.dialect.stored_name,
+                               counts_bytes=self.target.dialect.varchar_counts == "bytes")
         reader = pa.RecordBatchReader.from_batches(schema, read())
         into = step.into or step.table or ""
         staging = into.endswith(STAGING_SUFFIX)

@@ -107,7 +107,7 @@ def test_emulator_init_serves_clients_that_bypass_query(pg_database: str, monkey
             "strtol('ff', 16), current_setting('TimeZone'), "
             "(select listagg(x, ',') from (values ('a'), ('b')) v(x)), "
             "(select count(*) from stl_load_commits) + (select count(*) from stl_load_errors)").fetchone()
-    assert row[:6] == (True, 1, "a", 3, 1, pytest.approx(row[5]))
+    assert row[:5] == (True, 1, "a", 3, 1)
     assert str(row[5]) == "2024-02-29 00:00:00" and str(row[6]) == "2024-03-31 00:00:00"
     assert str(row[7]) == "2024-07-01 21:00:00" and row[8:] == ("two", 255, "UTC", "a,b", 0)
 
