@@ -9,7 +9,6 @@ the row group, never by the file size.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,14 +24,6 @@ from .storage import S3Location, s3_filesystem
 # from 284 to 246 MB going from 65,536 to 16,384 rows, at the same speed (docs/benchmarks.md).
 BATCH_ROWS = 16_384
 READ_BUFFER_BYTES = 1024 * 1024
-
-
-def use_system_allocator() -> None:
-    """Stream through malloc instead of pyarrow's default mimalloc pool, which keeps freed pages:
-    peak RSS of a 10M-row apply measured 298 MB with mimalloc, 255 MB with the system allocator,
-    at the same speed (docs/benchmarks.md). ARROW_DEFAULT_MEMORY_POOL, when set, still wins."""
-    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def open_parquet(uri: str) -> pq.ParquetFile:
@@ -74,7 +65,6 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
 
     s3:// objects are downloaded whole first (one GET each, the next while this one loads).
     """
-    use_system_allocator()
     total = 0
     for uri, display, path in local_copies(uris, table):
         if on_file:

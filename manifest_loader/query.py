@@ -53,7 +53,8 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
     """Run one statement and return its rows; nothing it does is committed."""
     target = query_target(manifest_path, warehouse, env)
     if target.url is None and target.warehouse == "redshift":
-        raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']}", hint="see `manifest-loader apply --help`")
+        raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']} to query the Redshift emulator",
+                         hint="to read what the embedded default loaded, add --target-warehouse snowflake")
     connection = connect(target, Progress(), lock_timeout)
     try:
         translated, notes = None, ()
