@@ -168,7 +168,7 @@ def _saved_fingerprint(path: Path) -> str:
 @click.option("--limit", type=int, default=20, show_default=True)
 @_report_errors
 def status(name_or_run: str | None, warehouse: str | None, as_json: bool, limit: int) -> None:
-    """List load runs (optionally of one manifest NAME), or show one RUN_ID with per-table detail."""
+    """List load runs (optionally of one manifest, by NAME or file), or show one RUN_ID with per-table detail."""
     from .status import show_status
 
     click.echo(show_status(name_or_run, warehouse, as_json, limit), nl=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from .runs import RunStore, metadata_url
@@ -15,8 +16,19 @@ def _duration(row: dict[str, Any]) -> str:
     return "-"
 
 
+def _manifest_name(name_or_run: str) -> str:
+    """A manifest file given where a name is expected (as every other command takes it): its name."""
+    if name_or_run.endswith((".yaml", ".yml")) or Path(name_or_run).is_file():
+        from .manifest import load_manifest
+
+        return load_manifest(name_or_run).name
+    return name_or_run
+
+
 def show_status(name_or_run: str | None, warehouse: str | None, as_json: bool, limit: int) -> str:
     store = RunStore(metadata_url(state_dir()))
+    if name_or_run:
+        name_or_run = _manifest_name(name_or_run)
     if name_or_run and len(name_or_run) >= 8 and all(c in "0123456789abcdef-" for c in name_or_run):
         record = store.get(name_or_run)
         if record is not None:
@@ -36,7 +48,7 @@ def show_status(name_or_run: str | None, warehouse: str | None, as_json: bool, l
     if as_json:
         return json.dumps(runs, default=str, indent=2) + "\n"
     if not runs:
-        return "no load runs recorded yet\n"
+        return f"no load runs of '{name_or_run}' recorded yet\n" if name_or_run else "no load runs recorded yet\n"
     lines = [f"{'run':<8}  {'manifest':<16} {'warehouse':<9} {'status':<10} {'started (UTC)':<19}  "
              f"{'duration':>8} {'rows':>10}  error"]
     for run in runs:
