@@ -122,20 +122,21 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
 @click.option("--progress", "progress_mode", type=click.Choice(["auto", "log", "json", "none"]), default="auto",
               show_default=True, help="Bars on a terminal, log lines in CI, JSON events for machines.")
 @click.option("--no-progress", is_flag=True, help="Same as --progress log.")
+@click.option("--json", "json_events", is_flag=True, help="Same as --progress json: one JSON event per line.")
 @click.option("--lock-timeout", type=float, default=600.0, show_default=True,
               help="Seconds to wait for another apply on the same target before failing.")
 @click.option("--plan", "saved_plan", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Apply only if the plan saved by `plan --out` is still exactly what would run.")
 @_report_errors
 def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, force: bool,
-          generation_run: str | None, progress_mode: str, no_progress: bool, lock_timeout: float,
+          generation_run: str | None, progress_mode: str, no_progress: bool, json_events: bool, lock_timeout: float,
           saved_plan: Path | None) -> None:
     """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing."""
     from .apply import apply as run
     from .progress import make_progress
 
     expected = _saved_fingerprint(saved_plan) if saved_plan else None
-    progress = make_progress("log" if no_progress else progress_mode)
+    progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
     result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
                  progress=progress, lock_timeout=lock_timeout, expected_fingerprint=expected)
     if not result.changed:

@@ -99,6 +99,11 @@ def test_progress_lines_and_json_events(workspace: Path) -> None:
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     done = {e["table"]: e["rows"] for e in events if e["event"] == "table_done"}
     assert done == {"customers": 200, "products": 50, "orders": 500, "order_items": 1524}
+    # The CLI's --json is --progress json: one event per line.
+    result = CliRunner().invoke(main, ["apply", str(workspace), "--target-warehouse", "snowflake", "--force", "--json"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert {e["table"]: e["rows"] for e in events if e["event"] == "table_done"} == done
 
 
 def test_concurrent_applies_serialize_on_the_redshift_emulator(workspace: Path, pg_database: str,
