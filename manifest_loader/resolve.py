@@ -164,6 +164,13 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         origin[field.name] = first
     for other in files[1:]:
         problems += _drift_problems(spec, first, other, inferred, origin, manifest)
+        if dialect.columns_by_position and set(other.schema.names) == set(first.schema.names) \
+                and other.schema.names != first.schema.names:
+            problems.append(doc.problem((*where, "source"), f"{other.display} has the columns of {first.display} "
+                                        f"in another order ({', '.join(other.schema.names)}); "
+                                        f"{(dialect.emulates or dialect.name).capitalize()}'s COPY maps Parquet "
+                                        "columns by position, so all files of a table need one "
+                                        "column order; rewrite the file with its columns in that order"))
     folded: dict[str, str] = {}
     columns: list[ResolvedColumn] = []
     for name, ptype in inferred.items():

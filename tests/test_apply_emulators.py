@@ -173,3 +173,19 @@ def test_missing_bucket_names_bucket(workspace: Path, redshift_env: str, monkeyp
     with pytest.raises(LoadFailed, match="bucket 'no-such-bucket' does not exist"):
         apply(workspace, "redshift")
     assert count(workspace, "information_schema.tables where table_schema = 'ecommerce'", "redshift") == 0
+
+
+def test_rows_the_warehouse_did_not_load_fail_the_apply(workspace: Path, tmp_path: Path) -> None:
+    # A COPY that silently loads fewer rows than the footers count (here: a user template that
+    # names only the first file of each table) must fail the apply and change nothing.
+    apply(workspace, "snowflake")
+    shipped = (Path(__file__).parent.parent / "templates" / "fakesnow" / "copy.sql.j2").read_text()
+    assert "file_names | map" in shipped
+    templates = tmp_path / "templates"
+    (templates / "fakesnow").mkdir(parents=True)
+    (templates / "fakesnow" / "copy.sql.j2").write_text(shipped.replace("file_names | map", "file_names[:1] | map"))
+    with pytest.raises(LoadFailed, match=r"table customers: loaded 120 rows but the Parquet footers of "
+                                         r"data/ecommerce/customers/part-0.parquet, "
+                                         r"data/ecommerce/customers/part-1.parquet say 200"):
+        apply(workspace, "snowflake", templates_dir=templates, force=True)
+    assert count(workspace, "customers", "snowflake") == 200

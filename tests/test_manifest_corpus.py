@@ -109,6 +109,15 @@ def test_invalid_manifest_reports_exactly(manifest: Path, clean_env: pytest.Monk
     assert positions == sorted(positions)
 
 
+def test_column_order_matters_only_where_copy_reads_by_position(clean_env: pytest.MonkeyPatch) -> None:
+    # Snowflake's COPY INTO matches columns by name: the files that Redshift would misload are fine there.
+    manifest = _rel(CORPUS / "invalid" / "column_order.yaml")
+    result = CliRunner().invoke(main, ["validate", manifest, "--target-warehouse", "snowflake"])
+    assert result.exit_code == 0, result.output
+    plan = CliRunner().invoke(main, ["plan", manifest, "--target-warehouse", "snowflake", "--format", "json"])
+    assert plan.exit_code == 0 and "MATCH_BY_COLUMN_NAME" in plan.output
+
+
 def test_three_mistakes_are_three_lines(clean_env: pytest.MonkeyPatch) -> None:
     result = _run_validate(CORPUS / "invalid" / "three_mistakes.yaml", clean_env)
     assert len(result.stderr.splitlines()) == 3
@@ -186,3 +195,19 @@ def test_schema_command_prints_a_valid_draft_2020_12_schema() -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["required"]) == {"version", "name", "target", "tables"}
+    # Editors show these as help while a manifest is written: every key a user can type has one.
+    undescribed: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.get("properties", {}).items():
+                if isinstance(value, dict) and not value.get("description"):
+                    undescribed.append(f"{path}.{key}")
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(schema, "$")
+    assert undescribed == []

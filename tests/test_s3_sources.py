@@ -51,4 +51,9 @@ def test_s3_sources_load_without_passing_through_local_disk(s3_manifest: Path, w
     actual = fingerprints(warehouse_columns(s3_manifest, "customers", warehouse, "customer_id"))
     assert actual == expected
     assert count(s3_manifest, "customers", warehouse) == 200
+    state = s3_manifest.parent / "state"
+    # The emulator's local copies of the staged objects are gone once the load is done.
+    assert not any(p.is_file() for p in (state / "mirror").rglob("*"))
+    # What the footers said is remembered by ETag: the re-apply reads none of them again.
+    assert len(list((state / "footers").iterdir())) == 2
     assert not apply(s3_manifest, warehouse).changed

@@ -53,6 +53,10 @@ class Dialect:
     # Per-value checks (not_null, varchar_length) made on each batch as the loader streams the
     # rows itself, where a query after the copy would scan the whole table once per column.
     streamed_checks: ClassVar[frozenset[str]] = frozenset()
+    # Redshift's COPY reads Parquet columns by position: the COPY lists the table's columns in
+    # the files' order (so an existing table in another order still loads right), which only
+    # works when every file of the table has that one order.
+    columns_by_position: ClassVar[bool] = False
     type_map: ClassVar[dict[str, str]] = {
         "boolean": "BOOLEAN", "smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT",
         "decimal": "NUMERIC({precision},{scale})", "real": "REAL", "double": "DOUBLE PRECISION",
