@@ -9,7 +9,7 @@ the row group, never by the file size.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -92,6 +92,31 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: {display} is corrupt or truncated: {str(exc).splitlines()[0]}",
                 hint="regenerate the file") from None
+
+
+def refuse_sub_microsecond(files: Iterable[tuple[str, str, pa.Schema]], table: str, target: str) -> None:
+    """Stop a load whose nanosecond timestamps a microsecond target would cut without a word.
+
+    For targets that read the files themselves (the Snowflake emulator's COPY INTO on DuckDB),
+    the cast the Redshift emulator makes on every batch is made here on the timestamp columns
+    only, one row group at a time, before the COPY. (path, display, footer schema) per file.
+    """
+    for path, display, schema in files:
+        names = [f.name for f in schema if t.is_timestamp(f.type) and f.type.unit == "ns"]
+        if not names:
+            continue
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+        for group in range(parquet.num_row_groups):
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=names):
+                for name in names:
+                    column = batch.column(name)
+                    try:
+                        column.cast(pa.timestamp("us", tz=column.type.tz), safe=True)
+                    except pa.ArrowInvalid as exc:
+                        raise LoadFailed(f"table {table}, column {name}, file {display}: values do not fit the "
+                                         f"microsecond timestamps of {target}: {str(exc).splitlines()[0]}",
+                                         hint="round the values to microseconds in the files; real Snowflake "
+                                              "keeps nanoseconds (TIMESTAMP_NTZ(9))") from None
 
 
 def _storage_failure(exc: Exception, table: str, uri: str, display: str) -> LoadFailed | None:

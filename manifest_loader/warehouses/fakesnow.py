@@ -115,6 +115,11 @@ class FakesnowWarehouse(Warehouse):
 
     def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
         """COPY INTO from the local mirror; every file must report LOADED."""
+        from ..casting import refuse_sub_microsecond
+
+        # DuckDB's TIMESTAMP holds microseconds: COPY INTO would cut nanoseconds silently.
+        refuse_sub_microsecond([(f.load_uri.removeprefix("file://"), f.source.display, f.source.schema)
+                                for f in step.files], step.table or "", self.target.dialect.title)
         rows = self.execute(step.sql)
         loaded = 0
         for row in rows:

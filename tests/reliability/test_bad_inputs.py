@@ -157,11 +157,6 @@ def test_validation_corpus_fails_the_same_way_at_apply(manifest: Path, tmp_path:
     assert not state.exists() or staged_files(state) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the Snowflake emulator (fakesnow on DuckDB, whose TIMESTAMP holds microseconds) cuts nanoseconds "
-    "silently, where the Redshift emulator refuses the file and real Snowflake (TIMESTAMP_NTZ(9)) keeps "
-    "them; a fix checks ns columns of each file for sub-microsecond remainders before COPY INTO, or "
-    "declares TIMESTAMP_NTZ(6) and says so in the plan (docs/reliability.md, 'Known gaps')"))
 def test_sub_microsecond_timestamps_are_not_cut_on_the_snowflake_emulator(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa
@@ -173,5 +168,31 @@ def test_sub_microsecond_timestamps_are_not_cut_on_the_snowflake_emulator(tmp_pa
                                      "tables:\n  - {name: t, source: data/t.parquet}\n")
     _environment(monkeypatch, tmp_path / "state", "", {"DW_SIMULATOR_REDSHIFT_URL": None})
     result = CliRunner().invoke(main, ["apply", str(tmp_path / "m.yaml")])
+    # DuckDB's TIMESTAMP holds microseconds: the emulator refuses the file, as the Redshift emulator
+    # does, instead of cutting the nanoseconds (real Snowflake's TIMESTAMP_NTZ(9) keeps them).
     assert result.exit_code == 1, result.output
+    assert ("error: table t, column x, file data/t.parquet: values do not fit the microsecond timestamps of "
+            "the Snowflake emulator") in result.output
     assert "would lose data" in result.output
+
+
+def test_whole_microsecond_nanosecond_timestamps_load_on_the_snowflake_emulator(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data").mkdir()
+    values = [1_700_000_000_123_456_000, None, 0]   # nanoseconds, each a whole number of microseconds
+    pq.write_table(pa.table({"x": pa.array(values, pa.timestamp("ns"))}), tmp_path / "data" / "t.parquet")
+    (tmp_path / "m.yaml").write_text("version: 1\nname: probe\ntarget: {warehouse: snowflake}\n"
+                                     "tables:\n  - {name: t, source: data/t.parquet}\n")
+    _environment(monkeypatch, tmp_path / "state", "", {"DW_SIMULATOR_REDSHIFT_URL": None})
+    result = CliRunner().invoke(main, ["apply", str(tmp_path / "m.yaml")])
+    assert result.exit_code == 0, result.output
+    query = CliRunner().invoke(main, ["query", str(tmp_path / "m.yaml"), "select x from t order by x nulls last",
+                                      "--format", "json"])
+    assert query.exit_code == 0, query.output
+    assert [row["X"] for row in json.loads(query.output)] == \
+        ["1970-01-01T00:00:00", "2023-11-14T22:13:20.123456", None]
