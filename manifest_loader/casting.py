@@ -18,6 +18,7 @@ import pyarrow.types as t
 
 from .errors import LoadFailed
 from .fetch import local_copies
+from .fileuri import file_path
 from .storage import S3Location, s3_filesystem
 
 # Smaller batches keep the ADBC driver's COPY buffers small: peak RSS of a 1M-row load fell
@@ -31,7 +32,7 @@ def open_parquet(uri: str) -> pq.ParquetFile:
     if uri.startswith("s3://"):
         location = S3Location.parse(uri)
         return pq.ParquetFile(s3_filesystem().open_input_file(f"{location.bucket}/{location.key}"))
-    return pq.ParquetFile(uri[len("file://"):] if uri.startswith("file://") else uri)
+    return pq.ParquetFile(str(file_path(uri)))
 
 
 def _json_text(value: Any) -> str | None:

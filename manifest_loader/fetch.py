@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import LoadFailed
+from .fileuri import file_path
 from .storage import RETRY_LISTENERS, S3Location, endpoint_url, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
@@ -35,7 +36,7 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
         def fetch(index: int) -> str:
             uri, display = uris[index]
             if not uri.startswith("s3://"):
-                return uri[len("file://"):] if uri.startswith("file://") else uri
+                return str(file_path(uri))
             path = os.path.join(folder, f"{index}.parquet")
             download(uri, path, table, display)
             return path

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fileuri import SCHEME, file_path, is_file_uri
 from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
 from .sources import SourceFile
@@ -260,6 +261,9 @@ class _Builder:
 
     def _copy_context(self, table: ResolvedTable, files: tuple[StagedFile, ...], into: str) -> dict[str, Any]:
         folder = files[0].load_uri.rsplit("/", 1)[0] + "/" if files else ""
+        if is_file_uri(folder):
+            # The emulator hands this to DuckDB, which reads `%20` literally: the decoded path.
+            folder = SCHEME + str(file_path(folder)) + "/"
         return dict(column_names=[c.name for c in table.columns], folder=folder,
                     file_names=[f.name for f in files], iam_role=self.resolved.manifest.iam_role,
                     storage_integration=self.resolved.manifest.storage_integration,

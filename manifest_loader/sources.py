@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .fileuri import file_path, is_file_uri
 from .footer_cache import Footer, FooterCache
 from .storage import S3Location, s3_client, s3_filesystem
 
@@ -36,7 +37,7 @@ class SourceFile:
 
     @property
     def local_path(self) -> Path | None:
-        return Path(self.uri[len("file://"):]) if self.uri.startswith("file://") else None
+        return file_path(self.uri) if is_file_uri(self.uri) else None
 
     @property
     def digest(self) -> str:
@@ -153,7 +154,7 @@ def describe_source(uri: str, display: str, *, hash_content: bool = True, cache:
     content (for staging), S3 objects are known by ETag."""
     if uri.startswith("s3://"):
         return _describe_s3(uri, display, cache, etag, size)
-    path = Path(uri[len("file://"):])
+    path = file_path(uri)
     size = path.stat().st_size
     if size == 0:
         raise SourceProblem(f"{display} is empty (0 bytes), not a Parquet file; remove it or regenerate it")

@@ -13,10 +13,10 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .errors import ConnectionFailed, LoadFailed
+from .fileuri import file_path
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
 from .progress import Progress
 from .storage import S3Location, endpoint_url, s3_client, s3_probe_client
@@ -112,7 +112,7 @@ def _put(staged: StagedFile, result: StageResult) -> bool:
 
 
 def _put_file(staged: StagedFile) -> bool:
-    target = Path(staged.staged_uri[len("file://"):])
+    target = file_path(staged.staged_uri)
     if target.exists() and target.stat().st_size == staged.source.size:
         return False
     source = staged.source.local_path
@@ -189,7 +189,7 @@ def _head(client: Any, location: S3Location) -> dict[str, Any] | None:
 
 def _mirror(staged: StagedFile) -> None:
     """Download a staged object to the local mirror the Snowflake emulator reads."""
-    target = Path(staged.load_uri[len("file://"):])
+    target = file_path(staged.load_uri)
     if target.exists() and target.stat().st_size == staged.source.size:
         return
     from .fetch import fetch_object
@@ -210,7 +210,7 @@ def remove_staged(uris: Iterable[str]) -> int:
     removed = 0
     for uri in uris:
         if uri.startswith("file://"):
-            path = Path(uri[len("file://"):])
+            path = file_path(uri)
             if path.exists():
                 path.unlink()
                 removed += 1
@@ -227,7 +227,7 @@ def remove_staged(uris: Iterable[str]) -> int:
 def list_stage(prefix_uri: str) -> list[str]:
     """Every staged object under a prefix (file:// or s3://)."""
     if prefix_uri.startswith("file://"):
-        root = Path(prefix_uri[len("file://"):])
+        root = file_path(prefix_uri)
         return sorted(p.as_uri() for p in root.rglob("*") if p.is_file()) if root.exists() else []
     location = S3Location.parse(prefix_uri)
     keys: list[str] = []

@@ -189,3 +189,21 @@ def test_rows_the_warehouse_did_not_load_fail_the_apply(workspace: Path, tmp_pat
                                          r"data/ecommerce/customers/part-1.parquet say 200"):
         apply(workspace, "snowflake", templates_dir=templates, force=True)
     assert count(workspace, "customers", "snowflake") == 200
+
+
+@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
+def test_folders_with_spaces_and_percent_signs(tmp_path: Path, warehouse: str, pg_database: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paths become file:// URIs percent-encoded (a space is %20): sources, the file stage, the
+    # state folder and the emulator's mirror must all be found again, on both emulators.
+    from loadkit import copy_example
+
+    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state 100% local"))
+    for name in ("DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET", "DW_SIMULATOR_TARGET_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    manifest = copy_example(tmp_path / "My Data")
+    result = apply(manifest, warehouse)
+    assert result.changed and result.rows == 2274
+    assert_matches_sources(manifest, warehouse)
+    assert not apply(manifest, warehouse).changed

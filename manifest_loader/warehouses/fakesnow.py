@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import ConnectionFailed, LoadFailed
+from ..fileuri import file_path
 from ..plan import Step
 from ..progress import Progress
 from ..target import Target
@@ -118,7 +119,7 @@ class FakesnowWarehouse(Warehouse):
         from ..casting import refuse_sub_microsecond
 
         # DuckDB's TIMESTAMP holds microseconds: COPY INTO would cut nanoseconds silently.
-        refuse_sub_microsecond([(f.load_uri.removeprefix("file://"), f.source.display, f.source.schema)
+        refuse_sub_microsecond([(str(file_path(f.load_uri)), f.source.display, f.source.schema)
                                 for f in step.files], step.table or "", self.target.dialect.title)
         rows = self.execute(step.sql)
         loaded = 0

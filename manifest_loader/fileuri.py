@@ -1,0 +1,24 @@
+"""file:// URIs and the local paths they name.
+
+Paths become URIs through `Path.as_uri()`, which percent-encodes (a space is `%20`), so a URI
+goes back to a path by decoding it, never by cutting off `file://`: a state folder or a source
+under `/Users/me/My Data/` must work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+SCHEME = "file://"
+
+
+def is_file_uri(uri: str) -> bool:
+    return uri.startswith(SCHEME)
+
+
+def file_path(uri: str) -> Path:
+    """The local path a file:// URI names; a plain path is returned as it is."""
+    if not is_file_uri(uri):
+        return Path(uri)
+    return Path(unquote(urlsplit(uri).path))
