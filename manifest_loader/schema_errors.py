@@ -142,4 +142,5 @@ def schema_problems(data: Any, doc: PositionedDocument) -> list[Problem]:
     problems: list[Problem] = []
     for error in validator.iter_errors(data):
         problems.extend(_problems_for(error, doc))
-    return problems
+    # jsonschema reports `required` once per missing key, each error listing them all: say each once.
+    return list(dict.fromkeys(problems))
