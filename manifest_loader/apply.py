@@ -22,7 +22,7 @@ from .resolve import ResolvedManifest, resolve
 from .runs import RunStore, metadata_url
 from .stage import remove_staged, stage_plan
 from .storage import RETRY_LISTENERS
-from .target import URL_ENV, Target, resolve_target
+from .target import Target, require_url, resolve_target
 from .warehouses import connect
 from .warehouses.base import Warehouse
 
@@ -87,11 +87,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    if target.url is None and target.warehouse == "redshift":
-        raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']} (or target.url in the manifest)",
-                         hint="for the local Redshift emulator, run `docker compose up -d postgres` and set "
-                              f"{URL_ENV['redshift']}=postgresql://postgres:postgres@127.0.0.1:5439/dev "
-                              "(any local PostgreSQL works)")
+    require_url(target)   # before anything is recorded or staged
     resolved = resolve(manifest, target.dialect, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
     store = RunStore(metadata_url(target.state, env))

@@ -268,8 +268,12 @@ def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
     garbage, removed = stage_garbage(manifest, warehouse, delete=delete)
     for uri in garbage:
         click.echo(uri)
-    verb = f"removed {removed}" if delete else "would remove"
-    click.echo(f"{len(garbage)} unreferenced object(s); {verb}" + ("" if delete else " (pass --delete)"), err=True)
+    if not garbage:
+        click.echo("no unreferenced objects: the ledger references every staged object", err=True)
+    elif delete:
+        click.echo(f"{len(garbage)} unreferenced object(s); removed {removed}", err=True)
+    else:
+        click.echo(f"{len(garbage)} unreferenced object(s); would remove them (pass --delete)", err=True)
 
 
 @main.command()

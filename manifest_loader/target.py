@@ -91,6 +91,16 @@ class Target:
         return FooterCache(self.state / "footers", writable=writable)
 
 
+def require_url(target: Target) -> None:
+    """A Redshift target needs a URL (the emulator is a PostgreSQL the user runs); say how to get one."""
+    if target.url is None and target.warehouse == "redshift":
+        raise UsageError(f"no Redshift URL: set {URL_ENV['redshift']} (or target.url in the manifest)",
+                         hint="for the local Redshift emulator, run `docker compose up -d postgres` and set "
+                              f"{URL_ENV['redshift']}=postgresql://postgres:postgres@127.0.0.1:5439/dev "
+                              "(any local PostgreSQL works); to use the embedded Snowflake emulator instead, "
+                              "add --target-warehouse snowflake")
+
+
 def resolve_target(manifest: Manifest, warehouse: str | None = None,
                    env: Mapping[str, str] | None = None) -> Target:
     """Pick the warehouse (CLI override, else the manifest's), its URL, dialect and stage."""

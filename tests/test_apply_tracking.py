@@ -141,6 +141,12 @@ def test_stage_gc_lists_then_removes_only_unreferenced_objects(workspace: Path, 
     assert "removed 1" in removed.output
     assert not stray.exists()
     assert len(list(stage.rglob("*.parquet"))) == 6
+    again = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake"])
+    assert again.output == "no unreferenced objects: the ledger references every staged object\n"
+    # The manifest's own target is redshift: without its URL, gc says what apply says.
+    no_url = runner.invoke(main, ["stage", "gc", str(workspace)])
+    assert no_url.exit_code == 2 and "error: no Redshift URL: set DW_SIMULATOR_REDSHIFT_URL" in no_url.output
+    assert "Traceback" not in no_url.output and "AssertionError" not in no_url.output
 
 
 def test_lock_timeout_fails_clearly_while_another_apply_holds_the_schema(workspace: Path, pg_database: str,

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 def connect(target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
     """Open the target's connection; imports only the driver this target needs."""
+    from ..target import require_url
+
+    require_url(target)
     name = target.dialect.name
     if name == "postgres":
         from .postgres import PostgresWarehouse
