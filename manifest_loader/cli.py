@@ -216,14 +216,27 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
 @_report_errors
 def serve(manifests_dir: Path, host: str, port: int) -> None:
     """Serve the HTTP API (and the web page) for the manifests in --manifests-dir; OpenAPI at /openapi.json."""
+    import socket
+
     import uvicorn
 
     from .api import create_app
+    from .errors import UsageError
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: the API has no authentication and {host} may be reachable from other machines",
                    err=True)
-    uvicorn.run(create_app(manifests_dir), host=host, port=port, log_level="info")
+    # Bind first, so a port in use is a one-line error (exit 2), not uvicorn's log and exit 3.
+    try:
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="another server uses that port? pass --port") from None
+    server = uvicorn.Server(uvicorn.Config(create_app(manifests_dir), log_level="info"))
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"manifest-loader serving {manifests_dir}/ at http://{shown}:{port}/ "
+               f"(API under /api, OpenAPI at /openapi.json); Ctrl+C stops it", err=True)
+    server.run(sockets=[listener])
 
 
 @main.group()

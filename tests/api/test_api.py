@@ -314,3 +314,14 @@ def test_progress_snapshot_follows_events() -> None:
     assert snapshot["tables"]["b"] == {"rows": 0, "bytes": 0, "status": "pending"}
     progress.done(None)
     assert progress.snapshot()["phase"] == "finished" and not progress.snapshot()["live"]
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--manifests-dir", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot listen on 127.0.0.1:{port}: " in result.output
+    assert "hint: another server uses that port? pass --port" in result.output
