@@ -114,10 +114,17 @@ def _list_s3(source: str) -> list[Listed]:
                     uri = f"s3://{location.bucket}/{o['Key']}"
                     objects.append(Listed(uri, uri, o["ETag"].strip('"'), o["Size"]))
     except Exception as exc:  # botocore raises many types; the message is what matters
-        raise SourceProblem(f"cannot list {source}: {_short(exc)}") from None
+        raise SourceProblem(f"cannot list {source}: {_short(exc)}{_credentials_hint(exc)}") from None
     if not objects:
         raise SourceProblem(f"source '{source}' matches no .parquet objects")
     return sorted(objects)
+
+
+def _credentials_hint(exc: Exception) -> str:
+    if type(exc).__name__ != "NoCredentialsError":
+        return ""
+    return ("; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and AWS_ENDPOINT_URL "
+            "for a local S3 such as moto")
 
 
 def _short(exc: Exception) -> str:

@@ -57,3 +57,29 @@ def test_s3_sources_load_without_passing_through_local_disk(s3_manifest: Path, w
     # What the footers said is remembered by ETag: the re-apply reads none of them again.
     assert len(list((state / "footers").iterdir())) == 2
     assert not apply(s3_manifest, warehouse).changed
+
+
+def test_missing_credentials_say_which_variables_to_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         request: pytest.FixtureRequest) -> None:
+    from click.testing import CliRunner
+
+    from manifest_loader.cli import main
+    from manifest_loader.storage import _client
+
+    # Clients are cached per endpoint and region with the credentials they were made with.
+    _client.cache_clear()
+    request.addfinalizer(_client.cache_clear)
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(MANIFEST)
+    result = CliRunner().invoke(main, ["validate", str(manifest)])
+    assert result.exit_code == 2, result.output
+    assert "cannot list s3://local/raw/customers/: Unable to locate credentials; set AWS_ACCESS_KEY_ID and " \
+           "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and AWS_ENDPOINT_URL for a local S3 such as moto" in result.output
