@@ -66,9 +66,11 @@ def test_missing_credentials_say_which_variables_to_set(tmp_path: Path, monkeypa
     from manifest_loader.cli import main
     from manifest_loader.storage import _client
 
-    # Clients are cached per endpoint and region with the credentials they were made with.
+    # Clients are cached per endpoint and region, and boto3's default session keeps the
+    # credentials it found: start from neither, and leave neither behind.
     _client.cache_clear()
     request.addfinalizer(_client.cache_clear)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
                  "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
