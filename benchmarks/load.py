@@ -231,7 +231,15 @@ class Bench:
                 again = Result({"ml_checks": "ml_reapply", "ml_plain": "ml_reapply_plain"}[name],
                                "manifest-loader apply again, nothing changed (ledger)"
                                + (", pandas hidden" if name == "ml_plain" else ""), "startup")
-                self.run(again, argv, env, cwd=folder, expect="No changes")
+                # A single run right after a 10M-row load also measures the server writing it out
+                # (checkpoint, autovacuum): the median of five, as for the other start-up timings.
+                for _ in range(1 if self.args.quick else 5):
+                    if self.run(again, argv, env, cwd=folder, expect="No changes") is None:
+                        break
+                    again.repeats.append(again.seconds or 0.0)
+                if again.repeats:
+                    again.seconds = sorted(again.repeats)[len(again.repeats) // 2]
+                    again.notes = f"median of {len(again.repeats)} runs"
                 self.results.append(again)
             self.drop(name)
             services.delete_prefix(self.svc.s3_endpoint, f"stage/{name}/")
