@@ -233,14 +233,7 @@ class Bench:
                                + (", pandas hidden" if name == "ml_plain" else ""), "startup")
                 # A single run right after a 10M-row load also measures the server writing it out
                 # (checkpoint, autovacuum): the median of five, as for the other start-up timings.
-                for _ in range(1 if self.args.quick else 5):
-                    if self.run(again, argv, env, cwd=folder, expect="No changes") is None:
-                        break
-                    again.repeats.append(again.seconds or 0.0)
-                if again.repeats:
-                    again.seconds = sorted(again.repeats)[len(again.repeats) // 2]
-                    again.notes = f"median of {len(again.repeats)} runs"
-                self.results.append(again)
+                self.run_median(again, argv, env, folder, expect="No changes")
             self.drop(name)
             services.delete_prefix(self.svc.s3_endpoint, f"stage/{name}/")
 
@@ -374,22 +367,24 @@ class Bench:
         folder = self.work / "wide"
         tables = 20 if self.args.quick else 200
         manifest = manifests.wide_manifest(folder, tables)
-        repeats = 1 if self.args.quick else 5
         env = self.env(MANIFEST_LOADER_STATE_DIR=str(folder / "state"))
         for name, argv, label in (
                 ("validate_wide", [*self.cli, "validate", str(manifest)], f"manifest-loader validate, {tables} tables"),
                 ("plan_wide", [*self.cli, "plan", str(manifest)], f"manifest-loader plan, {tables} tables"),
                 ("help", [*self.cli, "--help"], "manifest-loader --help")):
-            result = Result(name, label, "startup")
-            for _ in range(repeats):
-                measured = self.run(result, argv, env, cwd=folder)
-                if measured is None:
-                    break
-                result.repeats.append(result.seconds or 0.0)
-            if result.repeats:
-                result.seconds = sorted(result.repeats)[len(result.repeats) // 2]
+            self.run_median(Result(name, label, "startup"), argv, env, folder)
+
+    def run_median(self, result: Result, argv: list[str], env: dict[str, str], cwd: Path,
+                   expect: str | None = None) -> None:
+        """A short command timed several times (once with --quick): the median counts."""
+        for _ in range(1 if self.args.quick else 5):
+            if self.run(result, argv, env, cwd=cwd, expect=expect) is None:
+                break
+            result.repeats.append(result.seconds or 0.0)
+        if result.repeats:
+            result.seconds = sorted(result.repeats)[len(result.repeats) // 2]
             result.notes = f"median of {len(result.repeats)} runs"
-            self.results.append(result)
+        self.results.append(result)
 
 
 def _cli() -> list[str]:

@@ -103,6 +103,19 @@ class Emulator:
         return {str(r[0]).lower() for r in self.rows(sql)}
 
 
+def isolated_emulator(request: Any, tmp_path: Path, monkeypatch: Any) -> Emulator:
+    """The emulator named by request.param (PostgreSQL from the pg_database fixture for redshift),
+    state under tmp_path, and only its variables in the environment."""
+    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
+                 "DW_SIMULATOR_TARGET_DB_URL", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    pg_url = request.getfixturevalue("pg_database") if request.param == "redshift" else None
+    emulator = Emulator(request.param, tmp_path / "state", pg_url)
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
 def staged_files(state: Path) -> list[Path]:
     """Every file under the embedded file:// stage (and its partial-upload temp files)."""
     stage = state / "stage"

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from crashkit import CrashWorkspace, Killed, event, make_workspace, observe, run_and_kill
-from relkit import Emulator, env_int
+from relkit import Emulator, env_int, isolated_emulator
 
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
@@ -53,14 +53,7 @@ def _phases(warehouse: str) -> list[str]:
 
 @pytest.fixture
 def emulator(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
-                 "DW_SIMULATOR_TARGET_DB_URL", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    pg_url = request.getfixturevalue("pg_database") if request.param == "redshift" else None
-    emulator = Emulator(request.param, tmp_path / "state", pg_url)
-    for name, value in emulator.env().items():
-        monkeypatch.setenv(name, value)
-    return emulator
+    return isolated_emulator(request, tmp_path, monkeypatch)
 
 
 def _trigger(phase: str, warehouse: str, rng: random.Random, full_seconds: float, events_rows: int):

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
-from relkit import Emulator, env_int
+from relkit import Emulator, env_int, isolated_emulator
 
 from manifest_loader.apply import apply
 from manifest_loader.casting import cast_column
@@ -232,14 +232,7 @@ _counter = itertools.count()
 
 @pytest.fixture(params=["redshift", "snowflake"])
 def emulator(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
-                 "DW_SIMULATOR_TARGET_DB_URL", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    pg_url = request.getfixturevalue("pg_database") if request.param == "redshift" else None
-    emulator = Emulator(request.param, tmp_path / "state", pg_url)
-    for name, value in emulator.env().items():
-        monkeypatch.setenv(name, value)
-    return emulator
+    return isolated_emulator(request, tmp_path, monkeypatch)
 
 
 def _load(folder: Path, warehouse: str, table: str, schema: str, data: pa.Table) -> Path:
