@@ -6,6 +6,7 @@ every path, so a failed load is never forgotten; the data itself commits or roll
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,11 @@ def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bo
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
           force: bool = False, generation_run: str | None = None, progress: Progress | None = None,
           lock_timeout: float = 600.0, env: Mapping[str, str] | None = None,
-          expected_fingerprint: str | None = None) -> ApplyResult:
+          expected_fingerprint: str | None = None, one_shot: bool = False) -> ApplyResult:
     """Load the manifest's tables into the target, all or nothing.
+
+    `one_shot` is for a process that ends with this apply (the CLI): what is alive before the
+    load is then frozen out of the garbage collector's walks (see _load).
 
     With `expected_fingerprint` (from a saved plan), refuse when the plan would differ in any way:
     the manifest, a source file, the target or a template changed since it was reviewed.
@@ -121,7 +125,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
             # Redshift functions and STL views on the emulator; its own transaction, skipped when current.
             compat.ensure_installed(connection, templates_dir,
                                     warn=lambda message: progress.event("message", message=message))
-        result = _load(connection, resolved, target, renderer, run_id, force, progress)
+        result = _load(connection, resolved, target, renderer, run_id, force, progress, one_shot)
     except LoaderError as exc:
         store.finish(run_id, "failed", error=str(exc))
         if connection is not None and target.dialect.name == "postgres":
@@ -147,7 +151,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
 
 def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
-          force: bool, progress: Progress) -> ApplyResult:
+          force: bool, progress: Progress, one_shot: bool) -> ApplyResult:
     check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
         loaded = read_ledger(connection, target, renderer)
@@ -156,6 +160,12 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
             progress.event("message", message="no changes: every table already holds exactly these files")
             return ApplyResult(run_id, False, plan, target)
         staged = stage_plan(plan, progress)
+        if one_shot:
+            # Everything alive now (modules, the plan) lives until the process ends: keep the
+            # collector from walking it again and again while batches stream (4.5% of a 10M-row
+            # load's CPU went to full collections, py-spy, docs/benchmarks.md). Not in a server,
+            # where garbage frozen here would never be collected.
+            gc.freeze()
 
         def after_lock(expected: dict[str, set[str]] = loaded) -> None:
             if read_ledger(connection, target, renderer) != expected:

@@ -138,7 +138,7 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     expected = _saved_fingerprint(saved_plan) if saved_plan else None
     progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
     result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
-                 progress=progress, lock_timeout=lock_timeout, expected_fingerprint=expected)
+                 progress=progress, lock_timeout=lock_timeout, expected_fingerprint=expected, one_shot=True)
     if not result.changed:
         click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
                    f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")

@@ -18,14 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_FORMAT = 1
+# 2: entries also hold the integer columns' min/max statistics.
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Footer:
     rows: int
     schema: pa.Schema
     sha256: str | None = None   # local files only, when it was computed
+    # min and max of each signed-integer column whose every row group has statistics
+    int_ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class FooterCache:
@@ -64,15 +68,16 @@ class FooterCache:
             if meta.get("format") != _FORMAT or meta.get("identity") != identity:
                 return None
             schema = pa.ipc.read_schema(pa.py_buffer(schema_bytes))
-            return Footer(int(meta["rows"]), schema, meta.get("sha256"))
-        except (OSError, ValueError, KeyError, pa.ArrowException):
+            ranges = {name: (int(low), int(high)) for name, (low, high) in meta.get("int_ranges", {}).items()}
+            return Footer(int(meta["rows"]), schema, meta.get("sha256"), ranges)
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             return None
 
     def put(self, identity: str, footer: Footer) -> None:
         if not self.writable:
             return
         header = json.dumps({"format": _FORMAT, "identity": identity, "rows": footer.rows,
-                             "sha256": footer.sha256}).encode()
+                             "sha256": footer.sha256, "int_ranges": footer.int_ranges}).encode()
         entry = self._entry(identity)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,10 @@ from .sources import SourceFile
 from .target import Target
 
 LEDGER_TABLE = "_manifest_loader_ledger"
+# A streamed key check keeps one bit per possible key value between the footers' min and max:
+# at most 16 MiB. A wider range (sparse keys) is checked by a query after the copy instead.
+MAX_KEY_BITMAP_BITS = 1 << 27
+_INTEGER_TYPES = ("smallint", "integer", "bigint")
 STAGING_SUFFIX = "__ml_staging"
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -42,6 +46,7 @@ class Check:
     table: str
     columns: tuple[str, ...]
     detail: str = ""           # e.g. the referenced table, or the declared length
+    key_range: tuple[int, int] | None = None   # a streamed key check: the key's min and max by the footers
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ class _Builder:
                       "must match"]
         if spec.mode in ("append", "merge"):
             copy_notes.append("files already in the ledger are skipped (--force loads them again)")
-        streamed = self._stream_checks(table)
+        streamed = self._stream_checks(table, files)
         if streamed:
             copy_notes.append("checked on every batch while streaming, instead of a query after the copy: "
                               + "; ".join(_describe_check(c) for c in streamed))
@@ -243,8 +248,9 @@ class _Builder:
                  **self._copy_context(table, files, into))
         if spec.mode == "merge":
             keys = spec.merge_keys
-            self.add("dml", "check_unique", action="check", table=name, into=into, key=list(keys),
-                     check=Check("merge_keys", name, keys))
+            if not any(c.kind == "merge_keys" for c in streamed):
+                self.add("dml", "check_unique", action="check", table=name, into=into, key=list(keys),
+                         check=Check("merge_keys", name, keys))
             self.add("dml", "merge_delete", table=name, staging=into, keys=list(keys))
             self.add("dml", "merge_insert", table=name, staging=into,
                      column_names=[c.name for c in table.columns])
@@ -253,7 +259,7 @@ class _Builder:
             else:
                 # A DROP would commit the open transaction; empty it instead (the session drops it).
                 self.add("dml", "clear_staging", table=name, staging=into)
-        self._checks(table)
+        self._checks(table, streamed)
         if spec.mode in ("append", "merge"):
             self.add("dml", "ledger_forget", action="ledger", table=LEDGER_TABLE,
                      params=tuple(dict(table_name=name, content_hash=r["content_hash"]) for r in ledger_rows))
@@ -280,12 +286,41 @@ class _Builder:
                       if c.type.name in ("varchar", "char") and c.type.length]
         return found
 
-    def _stream_checks(self, table: ResolvedTable) -> tuple[Check, ...]:
+    def _stream_checks(self, table: ResolvedTable, files: tuple[StagedFile, ...]) -> tuple[Check, ...]:
         # Where the rows pass through the loader (the emulator's COPY FROM STDIN), a per-value check
         # costs a vectorised pass over each batch instead of a full scan of the table per column.
-        return tuple(c for c in self._column_checks(table) if c.kind in self.dialect.streamed_checks)
+        streamed = [c for c in self._column_checks(table) if c.kind in self.dialect.streamed_checks]
+        key_check = self._streamed_key_check(table, files)
+        return (*streamed, key_check) if key_check else tuple(streamed)
 
-    def _checks(self, table: ResolvedTable) -> None:
+    def _streamed_key_check(self, table: ResolvedTable, files: tuple[StagedFile, ...]) -> Check | None:
+        """The key check made while streaming, when every row the check must see passes the loader.
+
+        That is the merge keys (the staging table starts empty) and the primary key of a replace or
+        truncate table (emptied in the same transaction); an append keeps the table's rows, so its
+        check stays a query. The key must be one integer column whose range the footers bound
+        narrowly enough for a bitmap (MAX_KEY_BITMAP_BITS): the dense surrogate keys of generated data.
+        """
+        spec = table.spec
+        if "unique" not in self.dialect.streamed_checks or not files:
+            return None
+        if spec.mode == "merge":
+            kind, key = "merge_keys", spec.merge_keys
+        elif spec.mode in ("replace", "truncate") and spec.checks.primary_key:
+            kind, key = "primary_key", spec.primary_key
+        else:
+            return None
+        if len(key) != 1 or table.column(key[0]).type.name not in _INTEGER_TYPES:
+            return None
+        ranges = [f.source.int_ranges.get(key[0]) for f in files]
+        if None in ranges:
+            return None
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)   # type: ignore[index]
+        if high - low + 1 > MAX_KEY_BITMAP_BITS:
+            return None
+        return Check(kind, table.name, tuple(key), key_range=(low, high))
+
+    def _checks(self, table: ResolvedTable, streamed: tuple[Check, ...]) -> None:
         spec, name, checks = table.spec, table.name, table.spec.checks
         for check in self._column_checks(table):
             if check.kind in self.dialect.streamed_checks:
@@ -296,7 +331,7 @@ class _Builder:
             else:
                 self.add("dml", "check_varchar_length", action="check", table=name, column=column,
                          length=int(check.detail), notes=self.note("varchar"), check=check)
-        if checks.primary_key and spec.primary_key:
+        if checks.primary_key and spec.primary_key and not any(c.kind == "primary_key" for c in streamed):
             self.add("dml", "check_unique", action="check", table=name, key=list(spec.primary_key),
                      check=Check("primary_key", name, spec.primary_key))
         if checks.foreign_keys:
@@ -309,6 +344,10 @@ class _Builder:
 
 def _describe_check(check: Check) -> str:
     column = check.columns[0]
+    if check.key_range is not None:
+        low, high = check.key_range
+        what = "primary key" if check.kind == "primary_key" else "merge key"
+        return f"{what} {column} unique (values {low}..{high} by the footers, one bit each)"
     return f"{column} NOT NULL" if check.kind == "not_null" else f"{column} at most {check.detail} bytes"
 
 

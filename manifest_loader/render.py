@@ -73,6 +73,15 @@ class Renderer:
         return [str(root / name / f"{op}.sql.j2") if root != self.roots[-1] else f"{name}/{op}.sql.j2"
                 for name in self.dialect.chain() for root in self.roots]
 
+    def source(self, op: str) -> str:
+        """The template text an operation renders from (without compiling it)."""
+        found = self._find(op)
+        if found is None:
+            raise TemplateNotFound(f"No template for '{op}' (dialect '{self.dialect.name}'); searched "
+                                   + ", ".join(self.searched(op)))
+        name, root = found
+        return (root / name).read_text(encoding="utf-8")
+
     def render(self, op: str, **context: Any) -> Rendered:
         """Render one operation; a miss names every path searched."""
         found = self._find(op)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import glob
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -14,6 +15,7 @@ from .storage import S3Location, s3_client, s3_filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 _GLOB_CHARS = set("*?[")
 _HASH_CHUNK = 4 * 1024 * 1024
@@ -34,6 +36,8 @@ class SourceFile:
     rows: int
     content_hash: str     # "sha256:<hex>" for local files, "etag:<etag>" for objects used in place
     schema: pa.Schema
+    # min and max of the signed-integer columns, from the footer's statistics (where every row group has them)
+    int_ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def local_path(self) -> Path | None:
@@ -167,24 +171,51 @@ def describe_source(uri: str, display: str, *, hash_content: bool = True, cache:
         raise SourceProblem(f"{display} is empty (0 bytes), not a Parquet file; remove it or regenerate it")
     identity = FooterCache.local_identity(path) if cache else ""
     cached = cache.get(identity) if cache else None
-    footer = cached or Footer(*_read_footer(path, display))
+    footer = cached or _read_footer(path, display)
     if hash_content and footer.sha256 is None:
-        footer = Footer(footer.rows, footer.schema, file_sha256(path))
+        footer = replace(footer, sha256=file_sha256(path))
     if cache and footer != cached:
         cache.put(identity, footer)
     return SourceFile(uri, display, size, footer.rows, "sha256:" + (footer.sha256 or "not-computed"),
-                      footer.schema)
+                      footer.schema, footer.int_ranges)
 
 
-def _read_footer(path: Path, display: str) -> tuple[int, pa.Schema]:
+def _read_footer(path: Path, display: str) -> Footer:
     import pyarrow.parquet as pq
 
     try:
-        metadata = pq.read_metadata(path)
-        return metadata.num_rows, metadata.schema.to_arrow_schema()
+        return footer_of(pq.read_metadata(path))
     except Exception as exc:
         raise SourceProblem(f"{display} is not a readable Parquet file ({_short(exc)}); "
                             "regenerate it or remove it from the source") from None
+
+
+def footer_of(metadata: pq.FileMetaData) -> Footer:
+    """Row count, Arrow schema and the integer columns' ranges a Parquet footer gives."""
+    import pyarrow.types as t
+
+    schema = metadata.schema.to_arrow_schema()
+    leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    ranges: dict[str, tuple[int, int]] = {}
+    for name in (f.name for f in schema if t.is_signed_integer(f.type)):
+        index = leaves.get(name)
+        if index is None:
+            continue
+        chunks = [metadata.row_group(g).column(index) for g in range(metadata.num_row_groups)]
+        # A row group of NULLs only has no min/max, and no value a key check needs to see.
+        chunks = [c for c in chunks if not (c.statistics is not None and c.statistics.null_count == c.num_values)]
+        bounds = [_bounds(c) for c in chunks]
+        if bounds and None not in bounds:
+            ranges[name] = (min(b[0] for b in bounds), max(b[1] for b in bounds))   # type: ignore[index]
+    return Footer(metadata.num_rows, schema, int_ranges=ranges)
+
+
+def _bounds(chunk: pq.ColumnChunkMetaData) -> tuple[int, int] | None:
+    stats = chunk.statistics
+    if stats is None or not stats.has_min_max:
+        return None
+    low, high = stats.min, stats.max
+    return (low, high) if isinstance(low, int) and isinstance(high, int) else None
 
 
 def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | None,
@@ -200,10 +231,9 @@ def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | 
         footer = cache.get(identity) if cache else None
         if footer is None:
             with s3_filesystem().open_input_file(f"{location.bucket}/{location.key}") as handle:
-                metadata = pq.ParquetFile(handle).metadata
-                footer = Footer(metadata.num_rows, metadata.schema.to_arrow_schema())
+                footer = footer_of(pq.ParquetFile(handle).metadata)
             if cache:
                 cache.put(identity, footer)
     except Exception as exc:
         raise SourceProblem(f"{display}: cannot read the Parquet footer: {_short(exc)}") from None
-    return SourceFile(uri, display, size, footer.rows, "etag:" + etag, footer.schema)
+    return SourceFile(uri, display, size, footer.rows, "etag:" + etag, footer.schema, footer.int_ranges)

@@ -67,3 +67,15 @@ def test_templates_dir_option_reaches_plan(tmp_path: Path, monkeypatch: pytest.M
                                 env={"DW_SIMULATOR_STAGE_BUCKET": "s3://local/x"})
     assert result.exit_code == 0, result.output
     assert "DELETE FROM ecommerce.customers /* mine */" in result.output
+
+
+def test_the_compat_layer_fingerprint_follows_its_templates(tmp_path: Path) -> None:
+    """apply reinstalls the layer when the fingerprint differs; it is read from the templates' text."""
+    from manifest_loader import compat
+
+    shipped = compat.fingerprint()
+    assert compat.fingerprint() == shipped
+    (tmp_path / "postgres").mkdir()
+    original = Renderer(DIALECTS["postgres"]).source("compat_views")
+    (tmp_path / "postgres" / "compat_views.sql.j2").write_text(original + "\n-- a local change\n")
+    assert compat.fingerprint(tmp_path) != shipped

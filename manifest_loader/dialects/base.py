@@ -51,7 +51,8 @@ class Dialect:
     declares_keys: ClassVar[bool] = True
     temp_tables_in_schema: ClassVar[bool] = False
     # Per-value checks (not_null, varchar_length) made on each batch as the loader streams the
-    # rows itself, where a query after the copy would scan the whole table once per column.
+    # rows itself, where a query after the copy would scan the whole table once per column;
+    # "unique": key repeats, for a single integer key whose range the footers bound.
     streamed_checks: ClassVar[frozenset[str]] = frozenset()
     # Redshift's COPY reads Parquet columns by position: the COPY lists the table's columns in
     # the files' order (so an existing table in another order still loads right), which only

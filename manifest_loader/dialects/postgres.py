@@ -23,8 +23,9 @@ class Postgres(Dialect):
     supports_advisory_lock = True
     declares_keys = False
     # The rows pass through the loader on their way into COPY FROM STDIN: checking them there
-    # took a 10M-row apply with checks on from 45.4 s to 34.9 s (docs/benchmarks.md).
-    streamed_checks = frozenset({"not_null", "varchar_length"})
+    # took a 10M-row apply with checks on from 45.4 s to 34.9 s (docs/benchmarks.md), and
+    # single integer keys into an empty table are checked for repeats in a bitmap as they pass.
+    streamed_checks = frozenset({"not_null", "varchar_length", "unique"})
     # The emulator reads columns by name, but refuses what Redshift would load into the wrong
     # columns, so a manifest that loads here loads on Redshift.
     columns_by_position = True

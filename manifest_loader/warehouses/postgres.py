@@ -1,6 +1,7 @@
 """The Redshift emulator: PostgreSQL through ADBC, data streamed into binary COPY.
 
-One connection, autocommit off: schema, tables, data, checks and ledger commit together.
+One connection, autocommit off (`adbc_session.Session`): schema, tables, data, checks and
+ledger commit together.
 ADBC's `adbc_ingest` consumes a RecordBatchReader lazily (measured: RSS flat while 4M rows
 stream), so memory is bounded by the batch size.
 """
@@ -11,13 +12,16 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed
 from ..plan import STAGING_SUFFIX, Step
 from ..progress import Progress
 from ..target import Target, mask_url, url_secrets
 from .base import Warehouse
+
+if TYPE_CHECKING:
+    from .adbc_session import Session
 
 _DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
 _LOCK_POLL_SECONDS = 1.0
@@ -36,18 +40,17 @@ def libpq_uri(url: str) -> str:
 class PostgresWarehouse(Warehouse):
     dialect_name = "postgres"
 
-    def __init__(self, conn: Any, target: Target, progress: Progress, lock_timeout: float):
-        self.conn, self.target, self.progress, self.lock_timeout = conn, target, progress, lock_timeout
-        self.cursor = conn.cursor()
+    def __init__(self, session: Session, target: Target, progress: Progress, lock_timeout: float):
+        self.session, self.target, self.progress, self.lock_timeout = session, target, progress, lock_timeout
 
     @classmethod
     def open(cls, target: Target, progress: Progress, lock_timeout: float) -> PostgresWarehouse:
-        import adbc_driver_postgresql.dbapi as adbc
+        from .adbc_session import Session
 
         assert target.url is not None
         failure: ConnectionFailed | None = None
         try:
-            conn = adbc.connect(libpq_uri(target.url))
+            session = Session(libpq_uri(target.url))
         except Exception as exc:
             failure = ConnectionFailed(f"cannot connect to the Redshift emulator at {target.display_url} "
                                        f"({target.url_source}): {_clean(exc, target.url)}",
@@ -55,7 +58,7 @@ class PostgresWarehouse(Warehouse):
         if failure is not None:
             # Raised outside the handler: the driver's error, which may echo the URL, is not its __context__.
             raise failure
-        warehouse = cls(conn, target, progress, lock_timeout)
+        warehouse = cls(session, target, progress, lock_timeout)
         # Redshift sessions run in UTC; pin it so timestamptz text and casts match.
         warehouse.execute("SET TIME ZONE 'UTC'")
         warehouse.commit()
@@ -65,8 +68,7 @@ class PostgresWarehouse(Warehouse):
                 param_names: Sequence[str] = ()) -> list[tuple[Any, ...]]:
         values = tuple(params[name] for name in param_names) if params else None
         try:
-            self.cursor.execute(sql, parameters=values)
-            return self.cursor.fetchall() if self.cursor.description else []
+            return self.session.execute(sql, values)
         except Exception as exc:
             raise _failure(exc, sql, self.target) from None
 
@@ -74,7 +76,7 @@ class PostgresWarehouse(Warehouse):
         if not rows:
             return
         try:
-            self.cursor.executemany(sql, [tuple(row[name] for name in param_names) for row in rows])
+            self.session.execute_many(sql, [tuple(row[name] for name in param_names) for row in rows])
         except Exception as exc:
             raise _failure(exc, sql, self.target) from None
 
@@ -90,26 +92,29 @@ class PostgresWarehouse(Warehouse):
         self.execute("SET LOCAL work_mem = '64MB'")
 
     def commit(self) -> None:
-        self.conn.commit()
+        self.session.commit()
 
     def rollback(self) -> None:
         # The connection may already be gone; the server then rolls back on its own.
         with contextlib.suppress(Exception):
-            self.conn.rollback()
+            self.session.rollback()
 
     def close(self) -> None:
-        try:
-            self.cursor.close()
-            self.conn.close()
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            self.session.close()
 
     def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """As the base, with NUMERIC as Decimal: ADBC hands arbitrary-precision numbers over as text."""
+        """A user's query in `schema`; NUMERIC as Decimal (ADBC hands arbitrary-precision numbers over as text)."""
         from decimal import Decimal
 
-        columns, rows = super().query(sql, schema)
-        numeric = [i for i, d in enumerate(self.cursor.description or []) if "type_name=numeric" in str(d[1])]
+        for statement in self.use_schema_sql(schema):
+            self.session.execute(statement)
+        try:
+            rows = self.session.execute(sql)
+        except Exception as exc:
+            raise LoadFailed(f"query failed: {self.describe_error(exc)}") from None
+        columns = [field.name for field in self.session.columns]
+        numeric = [i for i, field in enumerate(self.session.columns) if "type_name=numeric" in str(field.type)]
         if not numeric:
             return columns, rows
         converted = []
@@ -135,8 +140,7 @@ class PostgresWarehouse(Warehouse):
         announced = False
         try_sql = step.sql.replace("pg_advisory_xact_lock", "pg_try_advisory_xact_lock")
         while True:
-            self.cursor.execute(try_sql, parameters=values)
-            if self.cursor.fetchall()[0][0]:
+            if self.session.execute(try_sql, values)[0][0]:
                 return
             if time.monotonic() >= deadline:
                 raise LoadFailed(f"another apply is loading schema {self.target.schema} at "
@@ -185,10 +189,9 @@ class PostgresWarehouse(Warehouse):
         into = step.into or step.table or ""
         staging = into.endswith(STAGING_SUFFIX)
         try:
-            return int(self.cursor.adbc_ingest(self.target.dialect.stored_name(into), reader, mode="append",
-                                               db_schema_name=None if staging else
-                                               self.target.dialect.stored_name(self.target.schema),
-                                               temporary=staging))
+            schema_name = None if staging else self.target.dialect.stored_name(self.target.schema)
+            return self.session.ingest(self.target.dialect.stored_name(into), reader, db_schema=schema_name,
+                                       temporary=staging)
         except LoadFailed:
             raise
         except Exception as exc:

@@ -108,6 +108,10 @@ class FaultProxy:
             clients = list(self._clients)
         for client in clients:
             _reset(client)
+            # close() leaves the socket open while its serving thread's reader holds it:
+            # shut it down, so no kept-alive connection outlives the endpoint.
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(5)
 
@@ -159,7 +163,7 @@ class FaultProxy:
         try:
             while True:
                 head = _read_head(reader)
-                if head is None:
+                if head is None or not self.running:
                     return
                 if self.on_request is not None:
                     self.on_request(head)   # before the body: a test may stop the proxy mid-upload

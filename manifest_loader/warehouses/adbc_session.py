@@ -1,0 +1,122 @@
+"""A PostgreSQL session over ADBC's low-level API: statements, their rows, bulk ingest, transactions.
+
+ADBC's DB-API module imports `pyarrow.dataset`, whose compiled module imports pandas whenever it
+is installed: 0.3-0.5 s of every apply, and what kept a no-change re-apply above 2 s
+(`python -X importtime`, docs/benchmarks.md). The loader needs a small part of DB-API — run a
+statement with positional parameters, read its rows, ingest a stream of batches, commit — and
+the public low-level API (AdbcDatabase, AdbcConnection, AdbcStatement) gives exactly that, with
+the same driver, the same errors and the same Arrow conversions underneath.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+from typing import Any
+
+import adbc_driver_manager as adbc
+import pyarrow as pa
+
+# DB-API's wrapper that turns Ctrl-C into a cancel of the running statement; a private helper of
+# adbc_driver_manager, so without it a call simply runs to its end before the interrupt is seen.
+_blocking: Callable[..., Any] | None = getattr(getattr(adbc, "_lib", None), "_blocking_call", None)
+
+
+class Session:
+    """One connection with autocommit off, as `adbc_driver_postgresql.dbapi.connect` gives."""
+
+    def __init__(self, uri: str):
+        import adbc_driver_postgresql
+
+        self.database = adbc_driver_postgresql.connect(uri)
+        try:
+            self.connection = adbc.AdbcConnection(self.database)
+            self.connection.set_autocommit(False)
+        except BaseException:
+            self.database.close()
+            raise
+        self.columns: list[pa.Field] = []
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement; its rows (none for DDL and DML). `columns` then describes them."""
+        with adbc.AdbcStatement(self.connection) as statement:
+            statement.set_sql_query(sql)
+            if parameters:
+                statement.bind(_batch([[value] for value in parameters]))
+            handle, _ = _call(statement, statement.execute_query)
+            table = _call(statement, pa.RecordBatchReader._import_from_c(handle.address).read_all)
+        self.columns = list(table.schema)
+        columns = [column.to_pylist() for column in table.columns]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        if not rows:
+            return
+        batch = _batch([[row[i] for row in rows] for i in range(len(rows[0]))])
+        with adbc.AdbcStatement(self.connection) as statement:
+            statement.set_sql_query(sql)
+            statement.bind(batch)
+            _call(statement, statement.execute_update)
+
+    def ingest(self, table: str, data: pa.RecordBatchReader, *, db_schema: str | None, temporary: bool) -> int:
+        """Append the stream's rows to an existing table with binary COPY; the number of rows."""
+        options = {adbc.StatementOptions.INGEST_TARGET_TABLE.value: table,
+                   adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_APPEND,
+                   adbc.StatementOptions.INGEST_TEMPORARY.value: "true" if temporary else "false"}
+        if db_schema is not None:
+            options[adbc.StatementOptions.INGEST_TARGET_DB_SCHEMA.value] = db_schema
+        with adbc.AdbcStatement(self.connection) as statement:
+            statement.set_options(**options)
+            statement.bind_stream(data)
+            return int(_call(statement, statement.execute_update))
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        finally:
+            self.database.close()
+
+
+def _batch(columns: list[list[Any]]) -> pa.RecordBatch:
+    arrays = [_array(values) for values in columns]
+    return pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(columns))])
+
+
+def _array(values: list[Any]) -> pa.Array:
+    """One parameter's values as Arrow. Strings, integers and NULLs (every value the loader binds
+    on the emulator) are built from buffers: pa.array() imports pandas, when installed, to ask
+    whether the values are a DataFrame. Anything else goes through pa.array()."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if not present:
+        return pa.nulls(len(values))
+    validity = None
+    if len(present) < len(values):
+        bits = bytearray((len(values) + 7) // 8)
+        for i, value in enumerate(values):
+            if value is not None:
+                bits[i // 8] |= 1 << (i % 8)
+        validity = pa.py_buffer(bytes(bits))
+    if kinds == {str}:
+        encoded = [b"" if v is None else v.encode() for v in values]
+        ends = list(accumulate((len(e) for e in encoded), initial=0))
+        if ends[-1] < 2**31:
+            offsets = array("i", ends).tobytes()
+            return pa.Array.from_buffers(pa.string(), len(values), [validity, pa.py_buffer(offsets),
+                                                                    pa.py_buffer(b"".join(encoded))])
+    if kinds == {int} and all(-(2**63) <= v < 2**63 for v in present):
+        data = array("q", [0 if v is None else v for v in values]).tobytes()
+        return pa.Array.from_buffers(pa.int64(), len(values), [validity, pa.py_buffer(data)])
+    return pa.array(values)
+
+
+def _call(statement: adbc.AdbcStatement, function: Callable[[], Any]) -> Any:
+    return _blocking(function, (), {}, statement.cancel) if _blocking is not None else function()
