@@ -220,8 +220,6 @@ def _bounds(chunk: pq.ColumnChunkMetaData) -> tuple[int, int] | None:
 
 def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | None,
                  size: int | None) -> SourceFile:
-    import pyarrow.parquet as pq
-
     location = S3Location.parse(uri)
     try:
         if etag is None or size is None:
@@ -230,6 +228,8 @@ def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | 
         identity = FooterCache.s3_identity(uri, etag, size)
         footer = cache.get(identity) if cache else None
         if footer is None:
+            import pyarrow.parquet as pq
+
             with s3_filesystem().open_input_file(f"{location.bucket}/{location.key}") as handle:
                 footer = footer_of(pq.ParquetFile(handle).metadata)
             if cache:

@@ -152,3 +152,14 @@ def test_two_null_keys_are_a_repeat_as_group_by_sees_them() -> None:
 def test_a_key_outside_the_footers_range_says_the_statistics_are_wrong() -> None:
     with pytest.raises(LoadFailed, match=r"holds key value 11 in column id, outside the range 0\.\.10 .* wrong"):
         _feed(_checker(0, 10), [1, 2], [11])
+
+
+def test_sliced_batches_are_read_from_their_offset() -> None:
+    # Parquet readers hand over slices of larger arrays: the values start at the slice's offset.
+    whole = pa.array([7, 1, 2, 3, 7], pa.int32())
+    checker = _checker(0, 10)
+    stream = [pa.record_batch({"id": whole.slice(1, 3)}), pa.record_batch({"id": whole.slice(4, 1)})]
+    assert sum(b.num_rows for b in checker.checked(stream, lambda: "f")) == 4
+    with pytest.raises(ConstraintViolation, match="e.g. '7'"):
+        list(_checker(0, 10).checked([pa.record_batch({"id": whole.slice(0, 1)}),
+                                      pa.record_batch({"id": whole.slice(4, 1)})], lambda: "f"))
