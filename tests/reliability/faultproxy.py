@@ -169,11 +169,15 @@ class FaultProxy:
                     self.on_request(head)   # before the body: a test may stop the proxy mid-upload
                 if head.headers.get("expect", "").lower() == "100-continue":
                     client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")   # else boto3 waits a second
-                if self._die_after is not None and head.method == "PUT" and \
-                        int(head.headers.get("content-length", "0") or 0) > self._die_after:
-                    reader.read(self._die_after)    # part of the upload arrives, then the server is gone
-                    self._die_after = None
-                    self.counts["died mid-upload"] += 1
+                with self._lock:   # uploads run in parallel: exactly one of them is the next
+                    die_after = self._die_after
+                    dies = die_after is not None and head.method == "PUT" and \
+                        int(head.headers.get("content-length", "0") or 0) > die_after
+                    if dies:
+                        self._die_after = None
+                        self.counts["died mid-upload"] += 1
+                if dies:
+                    reader.read(die_after)    # part of the upload arrives, then the server is gone
                     threading.Thread(target=self.stop, daemon=True).start()
                     return
                 body = _read_body(reader, head)
