@@ -73,22 +73,22 @@ class Renderer:
         return [str(root / name / f"{op}.sql.j2") if root != self.roots[-1] else f"{name}/{op}.sql.j2"
                 for name in self.dialect.chain() for root in self.roots]
 
-    def source(self, op: str) -> str:
-        """The template text an operation renders from (without compiling it)."""
+    def _located(self, op: str) -> tuple[str, Path]:
+        """(template name, root folder) of an operation; a miss names every path searched."""
         found = self._find(op)
         if found is None:
             raise TemplateNotFound(f"No template for '{op}' (dialect '{self.dialect.name}'); searched "
                                    + ", ".join(self.searched(op)))
-        name, root = found
+        return found
+
+    def source(self, op: str) -> str:
+        """The template text an operation renders from (without compiling it)."""
+        name, root = self._located(op)
         return (root / name).read_text(encoding="utf-8")
 
     def render(self, op: str, **context: Any) -> Rendered:
         """Render one operation; a miss names every path searched."""
-        found = self._find(op)
-        if found is None:
-            raise TemplateNotFound(f"No template for '{op}' (dialect '{self.dialect.name}'); searched "
-                                   + ", ".join(self.searched(op)))
-        name, root = found
+        name, root = self._located(op)
         params = _Params(self.dialect.paramstyle)
         template = self.env.get_template(name)
         sql = template.render(param=params.placeholder, dialect=self.dialect, **context)

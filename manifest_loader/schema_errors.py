@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -136,6 +137,12 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
     yield doc.problem(path, message)
 
 
+@cache
+def _validated_schema() -> dict[str, Any]:
+    """Inlined once per process: the API server validates a manifest per request."""
+    return _inlined(manifest_schema())
+
+
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with each `$ref` to its `$defs` replaced by the definition itself.
 
@@ -167,7 +174,7 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
 def schema_problems(data: Any, doc: PositionedDocument) -> list[Problem]:
     """Every schema violation of `data`, positioned in `doc`."""
-    validator = Draft202012Validator(_inlined(manifest_schema()))
+    validator = Draft202012Validator(_validated_schema())
     problems: list[Problem] = []
     for error in validator.iter_errors(data):
         problems.extend(_problems_for(error, doc))
