@@ -109,6 +109,11 @@ class PostgresWarehouse(Warehouse):
 
         for statement in self.use_schema_sql(schema):
             self.session.execute(statement)
+        # The query starts its own transaction, as an autocommit query on Redshift does: SYSDATE
+        # (the transaction's start) then belongs to this statement, not to whatever ran before on
+        # the connection (reading the JSON columns, importing the translator). The SET is a session
+        # setting; committing it writes nothing.
+        self.session.commit()
         try:
             rows = self.session.execute(sql)
         except Exception as exc:

@@ -135,6 +135,29 @@ def test_concurrent_installs_agree(pg_database: str) -> None:
     assert sorted(results) == [False, False, True]
 
 
+def test_a_query_starts_its_own_transaction(pg_database: str) -> None:
+    """SYSDATE is the start of the query's transaction, as for an autocommit query on Redshift,
+    however long the connection was busy before it (here: a statement, then 1.1 s)."""
+    import time
+
+    from manifest_loader.progress import Progress
+    from manifest_loader.query import query_target
+    from manifest_loader.warehouses import connect
+
+    target = query_target(None, "redshift", {"DW_SIMULATOR_REDSHIFT_URL": pg_database})
+    connection = connect(target, Progress(), 30)
+    try:
+        compat.install(connection)
+        connection.execute("SELECT 1")
+        time.sleep(1.1)
+        _, rows = connection.query(f"SELECT {compat.COMPAT_SCHEMA}.getdate() <= {compat.COMPAT_SCHEMA}.sysdate()",
+                                   "public")
+        assert rows == [(True,)]
+    finally:
+        connection.rollback()
+        connection.close()
+
+
 def test_failed_load_shows_in_stl_load_errors_and_commits_in_stl_load_commits(workspace: Path) -> None:
     apply(workspace, "redshift")
     _, commits = run_query(workspace, "select trim(name), count(*), sum(lines_scanned) from stl_load_commits "
