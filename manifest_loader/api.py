@@ -422,7 +422,8 @@ class Service:
 
         with self._store_lock:
             if self._store is None:
-                self._store = RunStore(metadata_url(state_dir(self.env), self.env))
+                # The project of the manifests folder, as for every manifest in it.
+                self._store = RunStore(metadata_url(state_dir(self.env, self.dir), self.env))
             return self._store
 
     def manifest_path(self, name: str) -> Path:

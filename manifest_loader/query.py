@@ -44,7 +44,9 @@ def query_target(manifest_path: str | Path | None, warehouse: str | None,
         return resolve_target(load_manifest(manifest_path, env), warehouse, env)
     if warehouse is None:
         raise UsageError("name a MANIFEST or pass --target-warehouse redshift|snowflake")
-    bare = SimpleNamespace(warehouse=warehouse, url=None, schema=DEFAULT_SCHEMA, stage_url=None, display_path="")
+    # No manifest: the state folder is looked up from the current folder (path None).
+    bare = SimpleNamespace(warehouse=warehouse, url=None, schema=DEFAULT_SCHEMA, stage_url=None, display_path="",
+                           path=None)
     return resolve_target(bare, warehouse, env)  # type: ignore[arg-type]
 
 

@@ -1,8 +1,8 @@
 """Decide where a load goes: warehouse, dialect (real or emulator), connection URL, stage.
 
 The connection URL chooses between the real warehouse and its emulator; no flag hidden in
-code does. With nothing set, Snowflake means the embedded fakesnow emulator under
-`.manifest-loader/`, and Redshift has no default (apply says how to get the emulator).
+code does. With nothing set, Snowflake means the embedded fakesnow emulator in the project's
+state folder (state.py), and Redshift has no default (apply says how to get the emulator).
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from .dialects import Dialect, get_dialect
 from .errors import UsageError
 from .footer_cache import FooterCache
 from .manifest import Manifest
+from .state import STATE_ENV, state_dir
+
+__all__ = ["STATE_ENV", "Target", "mask_url", "require_url", "resolve_target", "state_dir", "url_secrets"]
 
 URL_ENV = {"redshift": "DW_SIMULATOR_REDSHIFT_URL", "snowflake": "DW_SIMULATOR_SNOWFLAKE_URL"}
 STAGE_ENV = "DW_SIMULATOR_STAGE_BUCKET"
-STATE_ENV = "MANIFEST_LOADER_STATE_DIR"
 
 _SCHEME_DIALECT = {
     "redshift": {"postgresql": "postgres", "postgres": "postgres", "redshift": "redshift"},
@@ -49,12 +51,6 @@ def url_secrets(url: str) -> list[str]:
     for value in values:
         found |= {value, unquote(value)} | {part for part in re.split(r"[@/:]", value) if len(part) >= 3}
     return sorted((v for v in found if v), key=len, reverse=True)
-
-
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where embedded state lives (file stage, fakesnow database, metadata DB): ./.manifest-loader."""
-    env = os.environ if env is None else env
-    return Path(env.get(STATE_ENV) or ".manifest-loader").absolute()
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def resolve_target(manifest: Manifest, warehouse: str | None = None,
         url, source = manifest.url, f"{manifest.display_path}: target.url"
     else:
         url, source = env.get(URL_ENV[chosen]) or None, URL_ENV[chosen]
-    state = state_dir(env)
+    state = state_dir(env, manifest.path)   # the manifest's project, not the shell's folder
     if url is None:
         dialect = get_dialect("fakesnow" if chosen == "snowflake" else "postgres")
         source = "embedded default" if chosen == "snowflake" else f"{URL_ENV[chosen]} (not set)"
