@@ -275,18 +275,28 @@ def stage() -> None:
 @click.option("--delete", is_flag=True, help="Remove the objects (default: only list them).")
 @_report_errors
 def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
-    """List staged objects of MANIFEST that no ledger row references; --delete removes them."""
+    """List staged objects of MANIFEST that no known ledger references; --delete removes them.
+
+    The known ledgers are the manifest's target on every warehouse sharing the stage and every
+    target the metadata database has a succeeded run of it on; --delete refuses while one cannot be read.
+    """
     from .gc import stage_garbage
 
-    garbage, removed = stage_garbage(manifest, warehouse, delete=delete)
-    for uri in garbage:
+    found = stage_garbage(manifest, warehouse, delete=delete)
+    for uri in found.objects:
         click.echo(uri)
-    if not garbage:
-        click.echo("no unreferenced objects: the ledger references every staged object", err=True)
+    for ledger, why in found.unreadable.items():
+        click.echo(f"warning: cannot read the ledger of {ledger}: {why}; objects it references are listed too",
+                   err=True)
+    read = "; ".join(str(ledger) for ledger in found.read) or "none"
+    if not found.objects:
+        click.echo(f"no unreferenced objects: the ledgers read ({read}) reference every staged object", err=True)
     elif delete:
-        click.echo(f"{len(garbage)} unreferenced object(s); removed {removed}", err=True)
+        click.echo(f"{len(found.objects)} object(s) no ledger references (ledgers read: {read}); "
+                   f"removed {found.removed}", err=True)
     else:
-        click.echo(f"{len(garbage)} unreferenced object(s); would remove them (pass --delete)", err=True)
+        click.echo(f"{len(found.objects)} object(s) no ledger references (ledgers read: {read}); would remove them "
+                   "(pass --delete)", err=True)
 
 
 @main.command()

@@ -136,18 +136,59 @@ def test_stage_gc_lists_then_removes_only_unreferenced_objects(workspace: Path, 
     runner = CliRunner()
     listed = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake"])
     assert listed.exit_code == 0, listed.output
-    assert stray.as_uri() in listed.output and "1 unreferenced object(s); would remove" in listed.output
+    assert stray.as_uri() in listed.output and "1 object(s) no ledger references" in listed.output
+    assert "would remove them" in listed.output
     assert stray.exists()
     removed = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake", "--delete"])
     assert "removed 1" in removed.output
     assert not stray.exists()
     assert len(list(stage.rglob("*.parquet"))) == 6
     again = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake"])
-    assert again.output == "no unreferenced objects: the ledger references every staged object\n"
+    assert again.output == ("no unreferenced objects: the ledgers read (snowflake (none) schema ecommerce) "
+                            "reference every staged object\n")
     # The manifest's own target is redshift: without its URL, gc says what apply says.
     no_url = runner.invoke(main, ["stage", "gc", str(workspace)])
     assert no_url.exit_code == 2 and "error: no Redshift URL: set DW_SIMULATOR_REDSHIFT_URL" in no_url.output
     assert "Traceback" not in no_url.output and "AssertionError" not in no_url.output
+
+
+def test_stage_gc_keeps_what_the_other_warehouses_ledger_references(workspace: Path, tmp_path: Path,
+                                                                    pg_database: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """One manifest loaded into both emulators shares its staged objects: gc for one target must keep
+    what the other's ledger still references, and refuse to delete while a known ledger cannot be read."""
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    apply(workspace, "redshift")
+    apply(workspace, "snowflake")
+    products = workspace.parent / "data" / "ecommerce" / "products" / "products.parquet"
+    weights = pq.read_table(products).column("weight_kg").to_pylist()
+    _rewrite(products, "weight_kg", pa.array([None if w is None else w * 2 for w in weights]))
+    apply(workspace, "redshift")   # Redshift's ledger moves to the new products file; Snowflake's keeps the old
+    stage = tmp_path / "state" / "stage" / "ecommerce"
+    staged = sorted(stage.rglob("*.parquet"))
+    assert len(staged) == 7
+
+    runner = CliRunner()
+    kept = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "redshift", "--delete"])
+    assert kept.exit_code == 0, kept.output
+    assert "no unreferenced objects" in kept.output and "snowflake (none) schema ecommerce" in kept.output
+    assert sorted(stage.rglob("*.parquet")) == staged
+    assert count(workspace, "products", "snowflake") == 50   # the Snowflake emulator's data is untouched
+
+    # Without the Redshift URL its ledger is known (a succeeded run) but unreadable: list, never delete.
+    monkeypatch.delenv("DW_SIMULATOR_REDSHIFT_URL")
+    apply(workspace, "snowflake")   # Snowflake now references the new file only
+    refused = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake", "--delete"])
+    assert refused.exit_code == 2, refused.output
+    assert "not deleting: 1 ledger(s)" in refused.output and "DW_SIMULATOR_REDSHIFT_URL" in refused.output
+    assert sorted(stage.rglob("*.parquet")) == staged
+
+    # With every ledger readable, the old products file is garbage for both, and goes.
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    removed = runner.invoke(main, ["stage", "gc", str(workspace), "--target-warehouse", "snowflake", "--delete"])
+    assert removed.exit_code == 0, removed.output
+    assert "removed 1" in removed.output
+    assert len(list(stage.rglob("*.parquet"))) == 6
 
 
 def test_lock_timeout_fails_clearly_while_another_apply_holds_the_schema(workspace: Path, pg_database: str,
