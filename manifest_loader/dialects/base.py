@@ -6,25 +6,31 @@ A dialect is its differences: subclasses override class attributes only (sqlglot
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 from typing import ClassVar
 
 from ..types import PortableType
 
-# Words that would change the meaning of an unquoted name in either warehouse's SQL.
-RESERVED = frozenset([
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-    "between", "binary", "both", "case", "cast", "check", "collate", "column", "constraint",
-    "create", "cross", "current_date", "current_role", "current_time", "current_timestamp",
-    "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except",
-    "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group", "having",
-    "ilike", "in", "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral",
-    "leading", "left", "like", "limit", "localtime", "localtimestamp", "natural", "not", "notnull",
-    "null", "offset", "on", "only", "or", "order", "outer", "overlaps", "placing", "primary",
-    "qualify", "references", "returning", "right", "row", "rows", "sample", "select",
-    "session_user", "similar", "some", "symmetric", "table", "tablesample", "then", "to",
-    "trailing", "true", "union", "unique", "user", "using", "values", "variadic", "verbose", "when",
-    "where", "window", "with",
-])
+_KEYWORDS = Path(__file__).with_name("keywords")
+
+
+@cache
+def keywords(source: str) -> frozenset[str]:
+    """The words of keywords/<source>.txt that must be quoted to be a name (lower case).
+
+    Each file says where its words come from (the vendor's reserved-word page, or the engine's own
+    keyword function) and which categories it quotes: PostgreSQL and DuckDB files list every
+    keyword with its category, and only "unreserved" ones may stand unquoted.
+    """
+    words = set()
+    for line in (_KEYWORDS / f"{source}.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        word, category = line.split()
+        if category != "unreserved":
+            words.add(word)
+    return frozenset(words)
 
 
 class Dialect:
@@ -43,6 +49,9 @@ class Dialect:
     unquoted_identifier: ClassVar[re.Pattern[str]] = re.compile(r"[a-z_][a-z0-9_]*\Z")
     # Redshift folds even quoted names; Snowflake keeps quoted names as written.
     fold_quoted: ClassVar[bool] = True
+    # Keyword lists (keywords/<name>.txt) whose words are quoted when used as names: the
+    # warehouse's own, and for an emulator also its engine's, so a name works on both.
+    keyword_sources: ClassVar[tuple[str, ...]] = ("postgres",)
     varchar_counts: ClassVar[str] = "bytes"
     paramstyle: ClassVar[str] = "named"
     supports_advisory_lock: ClassVar[bool] = False
@@ -94,21 +103,41 @@ class Dialect:
     @classmethod
     def stored_name(cls, name: str) -> str:
         """The name as the warehouse stores it when we emit it with `quote()`."""
-        if cls.needs_quotes(name) and not cls.fold_quoted:
+        if not cls.plain_name(name) and not cls.fold_quoted:
             return name
         return name.lower() if cls.case_folding == "lower" else name.upper()
 
     @classmethod
-    def needs_quotes(cls, name: str) -> bool:
+    def reserved_words(cls) -> frozenset[str]:
+        """Every keyword (lower case) that this dialect quotes when it is a name."""
+        return frozenset().union(*(keywords(source) for source in cls.keyword_sources))
+
+    @classmethod
+    def is_keyword(cls, name: str) -> bool:
+        return name.lower() in cls.reserved_words()
+
+    @classmethod
+    def plain_name(cls, name: str) -> bool:
+        """Whether the name is an ordinary identifier that unquoted SQL would store case-folded."""
         candidate = name.lower() if cls.fold_quoted else name
-        return not cls.unquoted_identifier.match(candidate) or name.lower() in RESERVED
+        return bool(cls.unquoted_identifier.match(candidate))
+
+    @classmethod
+    def needs_quotes(cls, name: str) -> bool:
+        return not cls.plain_name(name) or cls.is_keyword(name)
 
     @classmethod
     def quote(cls, name: str) -> str:
-        """The identifier as SQL text: unquoted when that is valid, else double-quoted."""
+        """The identifier as SQL text: unquoted when that is valid, else double-quoted.
+
+        A keyword that is otherwise a plain name is quoted in its folded case, so it is stored as
+        the same name unquoted SQL would store (`start` -> "START" on Snowflake).
+        """
+        if cls.plain_name(name):
+            if cls.is_keyword(name):
+                return '"' + cls.stored_name(name) + '"'
+            return name.lower() if cls.fold_quoted else name
         text = name.lower() if cls.fold_quoted else name
-        if not cls.needs_quotes(name):
-            return text
         return '"' + text.replace('"', '""') + '"'
 
     @classmethod

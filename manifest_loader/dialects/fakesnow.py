@@ -18,6 +18,8 @@ class Fakesnow(Snowflake):
     emulates = "snowflake"
     paramstyle = "pyformat"  # the snowflake connector's default
     declares_keys = False
+    # fakesnow hands the SQL to DuckDB, whose parser has keywords of its own (AT, BY, PIVOT, ASOF, …).
+    keyword_sources = ("snowflake", "duckdb")
     notes: ClassVar[dict[str, str]] = {
         "copy": "emulated: COPY INTO reads a local mirror of the staged objects (file://); "
                 "real Snowflake reads S3",

@@ -19,6 +19,8 @@ class Postgres(Dialect):
     sqlglot_dialect = "postgres"
     # PostgreSQL silently truncates longer names; refusing them keeps names exact.
     max_identifier_bytes = 63
+    # A name must work on PostgreSQL here and on Redshift, whose reserved words differ.
+    keyword_sources = ("postgres", "redshift")
     paramstyle = "numeric_dollar"  # ADBC's libpq driver binds $1, $2, …
     supports_advisory_lock = True
     declares_keys = False
