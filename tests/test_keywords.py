@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
+from emulatorkit import use_emulator
 
 from manifest_loader.apply import apply
 from manifest_loader.commands import make_plan
@@ -57,19 +58,10 @@ def _keyword_manifest(tmp_path: Path, warehouse: str) -> Path:
     return manifest
 
 
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
-    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
-                 "DW_SIMULATOR_TARGET_DB_URL", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
-def test_every_keyword_loads_as_a_column(tmp_path: Path, warehouse: str, clean_env: None, pg_database: str,
+def test_every_keyword_loads_as_a_column(tmp_path: Path, warehouse: str, pg_database: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    if warehouse == "redshift":
-        monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    use_emulator(warehouse, tmp_path, monkeypatch, pg_database)
     manifest = _keyword_manifest(tmp_path, warehouse)
     assert apply(manifest, warehouse).rows == 3
     names, rows = run_query(manifest, "select * from keywords order by word_text", warehouse)
@@ -84,7 +76,8 @@ def test_every_keyword_loads_as_a_column(tmp_path: Path, warehouse: str, clean_e
     ("snowflake", "snowflake", {"DW_SIMULATOR_SNOWFLAKE_URL": "snowflake://u@acme/db?warehouse=w"}),
 ])
 def test_native_ddl_quotes_every_keyword(tmp_path: Path, target: str, warehouse: str, env: dict[str, str],
-                                         clean_env: None) -> None:
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    use_emulator(warehouse, tmp_path, monkeypatch, None)
     manifest = _keyword_manifest(tmp_path, warehouse)
     plan, _ = make_plan(manifest, warehouse, env={**env, "DW_SIMULATOR_STAGE_BUCKET": "s3://b/p",
                                                   "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state")})

@@ -20,6 +20,7 @@ from ..plan import Step
 from ..progress import Progress
 from ..target import Target
 from .base import Warehouse
+from .fakesnow_aggregates import install as exact_aggregates
 
 DATABASE = "MANIFEST_LOADER"
 _LOCK_POLL_SECONDS = 0.5
@@ -56,6 +57,7 @@ class FakesnowWarehouse(Warehouse):
             patch.__enter__()
             try:
                 conn = snowflake.connector.connect(database=DATABASE)
+                exact_aggregates(conn._duck_conn)
                 return cls(patch, conn, target)
             except Exception as exc:
                 patch.__exit__(None, None, None)
