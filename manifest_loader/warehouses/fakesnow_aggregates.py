@@ -3,9 +3,11 @@
 fakesnow 0.12 rewrites every argument of SUM, AVG, MEDIAN, VARIANCE and STDDEV into
 `TRY_CAST(… AS DOUBLE)` (transforms.numeric_agg_implicit_cast), to copy Snowflake's implicit cast
 of VARCHAR to a number. Done to a NUMBER(18,2) column, that turns an exact sum into a float
-(`299670257129.69073`), where Snowflake answers NUMBER(38,2). The cast is kept here only where
-Snowflake would make it: when the argument reads a text column, a string literal or a semi-
-structured value; an argument made of number columns keeps its exact type, as on Snowflake.
+(`299670257129.69073`), where Snowflake answers NUMBER(38,2). For SUM the cast is kept here only
+where Snowflake would make it: when the argument reads a text column, a string literal or a semi-
+structured value; a sum of number columns keeps its exact type, as on Snowflake. The others keep
+the cast: DuckDB's MEDIAN of a DECIMAL keeps the input's scale (3741.955 would be 3741.95) and
+its AVG is a DOUBLE anyway, so the float is the nearer answer there.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def install(duck_conn: Any) -> None:
 
     def exact(expression: Any) -> Any:
         argument = getattr(expression, "this", None)
-        keep = isinstance(expression, transforms.transforms._NUMERIC_ONLY_AGGS) \
+        keep = isinstance(expression, exp.Sum) \
             and not isinstance(argument, (exp.Cast, exp.TryCast)) and _keeps_type(argument, exp)
         result = original(expression)   # also names the column as Snowflake does: SUM(AMOUNT)
         if keep:
