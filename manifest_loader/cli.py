@@ -132,13 +132,12 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
           generation_run: str | None, progress_mode: str, no_progress: bool, json_events: bool, lock_timeout: float,
           saved_plan: Path | None) -> None:
     """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing."""
-    from .apply import apply as run
+    from .commands import apply as run
     from .progress import make_progress
 
-    expected = _saved_fingerprint(saved_plan) if saved_plan else None
     progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
     result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
-                 progress=progress, lock_timeout=lock_timeout, expected_fingerprint=expected, one_shot=True)
+                 progress=progress, lock_timeout=lock_timeout, saved_plan=saved_plan, one_shot=True)
     if not result.changed:
         click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
                    f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")
@@ -151,17 +150,6 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     click.echo(f"  {'total':<24} {'':<9} {result.rows:>12} rows")
 
 
-def _saved_fingerprint(path: Path) -> str:
-    import json
-
-    from .errors import UsageError
-
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["fingerprint"])
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(f"{path} is not a plan saved by `manifest-loader plan --out`") from None
-
-
 @main.command()
 @click.argument("name_or_run", required=False)
 @warehouse_option
@@ -170,9 +158,9 @@ def _saved_fingerprint(path: Path) -> str:
 @_report_errors
 def status(name_or_run: str | None, warehouse: str | None, as_json: bool, limit: int) -> None:
     """List load runs (optionally of one manifest, by NAME or file), or show one RUN_ID with per-table detail."""
-    from .status import show_status
+    from .commands import status as run
 
-    click.echo(show_status(name_or_run, warehouse, as_json, limit), nl=False)
+    click.echo(run(name_or_run, warehouse, as_json, limit), nl=False)
 
 
 @main.command()
@@ -188,13 +176,14 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
     On the Redshift emulator the SQL is Redshift SQL, translated to PostgreSQL first; the
     Snowflake emulator translates Snowflake SQL itself.
     """
+    from .commands import query as run
     from .errors import UsageError
-    from .query import execute_query, format_result
+    from .query import format_result
 
     if len(args) > 2:
         raise UsageError(f"expected [MANIFEST] SQL, got {len(args)} arguments", hint="quote the SQL")
     manifest, sql = (Path(args[0]), args[1]) if len(args) == 2 else (None, args[0])
-    result = execute_query(manifest, sql, warehouse)
+    result = run(manifest, sql, warehouse)
     if show_translation:
         if result.translated_sql is not None:
             click.echo(f"-- translated for {result.target.dialect.title}:\n{result.translated_sql}", err=True)
@@ -254,12 +243,13 @@ def emulator_init(manifest: Path | None, templates_dir: Path | None, show_sql: b
 
     The emulator is MANIFEST's Redshift target, else DW_SIMULATOR_REDSHIFT_URL. Idempotent.
     """
-    from .compat import init, script
+    from .commands import emulator_init as run
+    from .commands import emulator_sql
 
     if show_sql:
-        click.echo(script(templates_dir), nl=False)
+        click.echo(emulator_sql(templates_dir), nl=False)
         return
-    changed, target = init(manifest, templates_dir)
+    changed, target = run(manifest, templates_dir)
     verb = "installed" if changed else "already up to date"
     click.echo(f"Redshift compatibility layer {verb}: schema redshift_compat at {target.display_url}")
 
@@ -280,9 +270,9 @@ def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
     The known ledgers are the manifest's target on every warehouse sharing the stage and every
     target the metadata database has a succeeded run of it on; --delete refuses while one cannot be read.
     """
-    from .gc import stage_garbage
+    from .commands import stage_gc as run
 
-    found = stage_garbage(manifest, warehouse, delete=delete)
+    found = run(manifest, warehouse, delete=delete)
     for uri in found.objects:
         click.echo(uri)
     for ledger, why in found.unreadable.items():

@@ -1,4 +1,8 @@
-"""One plain function per command; the CLI and the HTTP API both call these.
+"""One plain function per command; the CLI and the HTTP API both call these, and only these.
+
+Neither shell reads a manifest or resolves a target itself: what a command needs from the
+manifest, the target and the metadata database is done here, so a new shell (a notebook, a
+test, another service) gets the same behaviour by calling the same function.
 
 Heavy imports (pyarrow, boto3, drivers) happen inside the functions, so `--help` stays fast.
 """
@@ -10,36 +14,144 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .apply import ApplyResult
+    from .gc import Garbage
+    from .manifest import Manifest
     from .plan import Plan
+    from .progress import Progress
+    from .query import QueryResult
     from .resolve import ResolvedManifest
+    from .runs import RunStore
     from .target import Target
+
+
+# -- reading a manifest and its target ------------------------------------------------------------
+
+
+def read_manifest(manifest_path: str | Path, env: Mapping[str, str] | None = None) -> Manifest:
+    """The manifest, checked against the schema (its Parquet files are not read)."""
+    from .manifest import load_manifest
+
+    return load_manifest(manifest_path, env)
+
+
+def target_of(manifest_path: str | Path, warehouse: str | None = None,
+              env: Mapping[str, str] | None = None) -> tuple[Manifest, Target]:
+    """The manifest and the target it loads into (`warehouse` overrides the manifest's)."""
+    from .target import resolve_target
+
+    manifest = read_manifest(manifest_path, env)
+    return manifest, resolve_target(manifest, warehouse, env)
+
+
+def process_lock_name(target: Target) -> str | None:
+    """The name of the lock a process must hold while it uses this target, or None when it needs none."""
+    # fakesnow patches the Snowflake connector process-wide and refuses a second patch:
+    # in one process one load or query at a time uses the Snowflake emulator.
+    return target.dialect.name if target.dialect.name == "fakesnow" else None
+
+
+# -- the commands ---------------------------------------------------------------------------------
 
 
 def validate(manifest_path: str | Path, warehouse: str | None = None,
              env: Mapping[str, str] | None = None) -> ResolvedManifest:
     """Check a manifest against the schema, its Parquet footers and the target's rules."""
-    from .manifest import load_manifest
     from .resolve import resolve
-    from .target import resolve_target
 
-    manifest = load_manifest(manifest_path, env)
-    target = resolve_target(manifest, warehouse, env)
+    manifest, target = target_of(manifest_path, warehouse, env)
     return resolve(manifest, target.dialect, hash_content=False, cache=target.footer_cache(writable=False))
 
 
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
               env: Mapping[str, str] | None = None) -> tuple[Plan, Target]:
     """Build the exact plan `apply` would run; writes nothing anywhere."""
-    from .manifest import load_manifest
     from .plan import build_plan
     from .render import Renderer
     from .resolve import resolve
-    from .target import resolve_target
 
-    manifest = load_manifest(manifest_path, env)
-    target = resolve_target(manifest, warehouse, env)
+    manifest, target = target_of(manifest_path, warehouse, env)
     resolved = resolve(manifest, target.dialect, cache=target.footer_cache(writable=False))
     return build_plan(resolved, target, Renderer(target.dialect, templates_dir)), target
+
+
+def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
+          force: bool = False, generation_run: str | None = None, progress: Progress | None = None,
+          lock_timeout: float = 600.0, env: Mapping[str, str] | None = None,
+          saved_plan: Path | None = None, one_shot: bool = False) -> ApplyResult:
+    """Stage the manifest's files and load them in one transaction (see apply.apply)."""
+    from .apply import apply as run
+
+    expected = saved_fingerprint(saved_plan) if saved_plan is not None else None
+    return run(manifest_path, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
+               progress=progress, lock_timeout=lock_timeout, env=env, expected_fingerprint=expected,
+               one_shot=one_shot)
+
+
+def saved_fingerprint(path: Path) -> str:
+    """The fingerprint a plan saved by `plan --out` was made with."""
+    import json
+
+    from .errors import UsageError
+
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["fingerprint"])
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"{path} is not a plan saved by `manifest-loader plan --out`") from None
+
+
+def run_store(env: Mapping[str, str] | None = None, project: Path | None = None) -> RunStore:
+    """The metadata database of load runs: the state folder of `project` (else of the current folder)."""
+    from .runs import RunStore, metadata_url
+    from .state import state_dir
+
+    return RunStore(metadata_url(state_dir(env, project), env))
+
+
+def status(name_or_run: str | None, warehouse: str | None = None, as_json: bool = False, limit: int = 20) -> str:
+    """The recorded runs (of one manifest, by name or file), or one run with per-table detail, as text."""
+    from .status import show_status
+
+    return show_status(name_or_run, warehouse, as_json, limit)
+
+
+def query_target(manifest_path: str | Path | None, warehouse: str | None = None,
+                 env: Mapping[str, str] | None = None) -> Target:
+    """The target a query runs against: the manifest's (overridden by `warehouse`), or the warehouse's URL."""
+    from .query import query_target as target
+
+    return target(manifest_path, warehouse, env)
+
+
+def query(manifest_path: str | Path | None, sql: str, warehouse: str | None = None, *,
+          env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> QueryResult:
+    """Run one statement against the target and return its rows; nothing it does is committed."""
+    from .query import execute_query
+
+    return execute_query(manifest_path, sql, warehouse, env=env, lock_timeout=lock_timeout)
+
+
+def stage_gc(manifest_path: str | Path, warehouse: str | None = None, *, delete: bool = False,
+             env: Mapping[str, str] | None = None) -> Garbage:
+    """Staged objects of the manifest that no known ledger references; removed only when `delete` is true."""
+    from .gc import stage_garbage
+
+    return stage_garbage(manifest_path, warehouse, delete=delete, env=env)
+
+
+def emulator_init(manifest_path: str | Path | None, templates_dir: Path | None = None,
+                  env: Mapping[str, str] | None = None) -> tuple[bool, Target]:
+    """Install the Redshift compatibility layer into the Redshift emulator; False when it was current."""
+    from .compat import init
+
+    return init(manifest_path, templates_dir, env)
+
+
+def emulator_sql(templates_dir: Path | None = None) -> str:
+    """The Redshift compatibility layer's SQL, as one script."""
+    from .compat import script
+
+    return script(templates_dir)
 
 
 def schema_text() -> str:
