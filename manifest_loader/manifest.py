@@ -20,7 +20,7 @@ from .errors import ManifestError, Problem
 from .interpolate import interpolate_document
 from .schema_errors import schema_problems
 from .types import PortableType, TypeProblem, parse_type
-from .yamlpos import PositionedDocument, json_path, load_positioned
+from .yamlpos import JsonPath, PositionedDocument, json_path, load_positioned
 
 SUPPORTED_VERSIONS = (1,)
 CHECK_NAMES = ("not_null", "primary_key", "foreign_keys", "varchar_length", "row_count")
@@ -130,7 +130,7 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
     return _build(data, doc, file, display, hashlib.sha256(raw).hexdigest())
 
 
-def _say_substituted(problems: list[Problem], doc: PositionedDocument, interpolated: set) -> list[Problem]:
+def _say_substituted(problems: list[Problem], doc: PositionedDocument, interpolated: set[JsonPath]) -> list[Problem]:
     """Name the ${VAR} text behind a wrong value: the file shows the reference, not the value."""
     written = {json_path(path): _value_at(doc.data, path) for path in interpolated}
     return [replace(p, message=f"{p.message}; the value comes from {written[p.path]!r}") if p.path in written else p
@@ -157,7 +157,7 @@ def _version_problem(doc: PositionedDocument) -> Problem | None:
     return None
 
 
-def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated: set, unresolved: set[str],
+def _semantic_problems_tolerant(data: Any, doc: PositionedDocument, interpolated: set[JsonPath], unresolved: set[str],
                                 schema_clean: bool) -> list[Problem]:
     """Semantic checks; on a manifest with schema errors, run them as far as its shape allows.
 
@@ -184,8 +184,8 @@ def _schema_accepts(definition: str, value: Any) -> bool:
     return isinstance(value, str) and re.search(pattern, value) is not None
 
 
-def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set,
-                       unresolved: set[str] = frozenset()) -> list[Problem]:
+def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolated: set[JsonPath],
+                       unresolved: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
     problems: list[Problem] = []
     url = data["target"].get("url")
     if url and ("target", "url") not in interpolated and _PASSWORD_IN_URL.search(url):

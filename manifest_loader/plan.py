@@ -207,7 +207,7 @@ class _Builder:
             notes.append(f"keys are informational on {self.dialect.emulates.capitalize()} and not declared "
                          "in the emulator; the loader checks them before commit")
         for column in table.columns:
-            if column.emulated_native:
+            if column.emulated_native and self.dialect.emulates:
                 notes.append(f"column {column.name}: native type {column.emulated_native} is for real "
                              f"{self.dialect.emulates.capitalize()}; the emulator uses "
                              f"{column.sql_type(self.dialect)}")

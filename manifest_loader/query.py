@@ -56,7 +56,8 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
     target = query_target(manifest_path, warehouse, env)
     connection = connect(target, Progress(), lock_timeout)
     try:
-        translated, notes = None, ()
+        translated: str | None = None
+        notes: tuple[str, ...] = ()
         if target.dialect.name == "postgres":
             from . import compat
             from .translate import translate

@@ -7,6 +7,7 @@ is everything `build_plan` needs, so planning itself stays pure.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,7 +30,8 @@ class ResolvedColumn:
     native_type: str | None = None   # the manifest's per-dialect escape hatch
     emulated_native: str | None = None   # a native type the emulator cannot take (it uses `type`)
 
-    def sql_type(self, dialect: type[Dialect]) -> str:
+    # `type` is the field above here, not the builtin: name the builtin explicitly.
+    def sql_type(self, dialect: builtins.type[Dialect]) -> str:
         return self.native_type or dialect.type_sql(self.type)
 
 
@@ -188,7 +190,7 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         override = spec.override(name)
         final = ptype
         if override and override.type:
-            if not accepts(ptype, override.type):
+            if ptype is not None and not accepts(ptype, override.type):
                 problems.append(doc.problem((*where, "columns", name, "type"),
                                             f"column '{name}' holds {ptype} data in {origin[name].display} and "
                                             f"cannot load as {override.type}; convert it in the Parquet files "

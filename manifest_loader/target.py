@@ -102,6 +102,7 @@ def resolve_target(manifest: Manifest, warehouse: str | None = None,
     """Pick the warehouse (CLI override, else the manifest's), its URL, dialect and stage."""
     env = os.environ if env is None else env
     chosen = warehouse or manifest.warehouse
+    url: str | None
     if manifest.url and chosen == manifest.warehouse:
         url, source = manifest.url, f"{manifest.display_path}: target.url"
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -70,7 +71,8 @@ def _compat(name: str, args: Iterable[exp.Expression]) -> exp.Expression:
 class _RedshiftSource(Redshift):
     """Redshift as sqlglot reads it, except for functions whose exact Redshift meaning we keep."""
 
-    class Parser(Redshift.Parser):
+    # sqlglot declares Parser as a class attribute holding the class, which mypy cannot take as a base.
+    class Parser(Redshift.Parser):  # type: ignore[valid-type,misc]
         FUNCTIONS = {
             **Redshift.Parser.FUNCTIONS,
             # sqlglot reads these as generic nodes whose PostgreSQL spelling answers differently.
@@ -238,7 +240,8 @@ def _qualify_then_order(node: exp.Expression) -> exp.Expression:
     """QUALIFY filters before ORDER BY and LIMIT apply: keep them outside the subquery sqlglot makes for it."""
     if not isinstance(node, exp.Select) or not node.args.get("qualify"):
         return node
-    outer_args = {key: node.args.get(key) for key in ("order", "limit", "offset") if node.args.get(key)}
+    outer_args: dict[str, exp.Expression] = {key: node.args[key] for key in ("order", "limit", "offset")
+                                             if node.args.get(key)}
     if not outer_args:
         return node
     inner = node.copy()
@@ -285,7 +288,7 @@ def _parse(sql: str) -> exp.Expression:
         raise TranslationError("no SQL statement given")
     if len(statements) > 1:
         raise TranslationError(f"{len(statements)} statements given; query runs one statement at a time")
-    return statements[0]
+    return cast(exp.Expression, statements[0])   # sqlglot 30 types parse() as its base class, Expr
 
 
 def translate(sql: str, json_columns: Iterable[str] = ()) -> Translation:

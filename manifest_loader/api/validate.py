@@ -43,11 +43,12 @@ async def validate_manifest(service: ServiceDep, request: Request) -> dict[str, 
         raise ApiProblem(413, "Manifest too large", f"the manifest is {len(raw)} bytes; at most "
                          f"{MAX_MANIFEST_BYTES} are read")
     text: str | bytes
+    warehouse: str | None
     if media in ("application/json", ""):
         try:
             body = ValidateRequest.model_validate_json(raw or b"null")
         except ValueError as exc:
-            errors = getattr(exc, "errors", lambda: [])()
+            errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
             detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors)
             raise ApiProblem(422, "Invalid request", detail or "the body is not a JSON object with 'manifest'") \
                 from None

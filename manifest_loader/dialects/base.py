@@ -90,7 +90,8 @@ class Dialect:
     @classmethod
     def chain(cls) -> list[str]:
         """Template lookup order: this dialect, its parents, then `default`."""
-        names, current = [], cls
+        names: list[str] = []
+        current: type[Dialect] | None = cls
         while current is not None:
             names.append(current.name)
             current = current.parent

@@ -1,29 +1,30 @@
-"""Amazon Redshift: PostgreSQL plus its own types, physical design and S3 COPY.
+"""Amazon Redshift: PostgreSQL's SQL plus its own types, physical design and S3 COPY.
 
 Docs: https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html
+
+Redshift does not inherit the emulator's class (an emulator-only setting must never change
+real Redshift); it names the PostgreSQL templates as its `parent` only, so a template it does
+not have is PostgreSQL's.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from .base import Dialect
 from .postgres import Postgres
 
 
-class Redshift(Postgres):
+class Redshift(Dialect):
     name = "redshift"
-    parent = Postgres
-    # Real Redshift COPY reads S3 itself: the rows never pass through the loader to be checked.
-    streamed_checks: ClassVar[frozenset[str]] = frozenset()
+    parent = Postgres   # the template chain: redshift/, postgres/, default/
     title = "Redshift"
-    emulates = None
     sqlglot_dialect = "redshift"
-    max_identifier_bytes = 127
     paramstyle = "named"  # runs through SQLAlchemy text()
-    supports_advisory_lock = False
-    declares_keys = True
+    # Redshift's COPY reads Parquet columns by position (see Dialect.columns_by_position).
+    columns_by_position = True
     type_map: ClassVar[dict[str, str]] = {
-        **Postgres.type_map,
+        **Dialect.type_map,
         "json": "SUPER",
         "binary": "VARBYTE",
         # Redshift's bare VARCHAR is VARCHAR(256); an unbounded string needs the maximum.

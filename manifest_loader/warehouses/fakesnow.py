@@ -176,4 +176,5 @@ def _patch_copy_into() -> None:
     match.patched = True  # type: ignore[attr-defined]
     copy_into._describe_table = describe
     copy_into._get_table_columns = table_columns
-    copy_into._match_parquet_columns = match
+    # fakesnow types its hook's mode as its own enum; ours passes the mode through untouched.
+    copy_into._match_parquet_columns = match  # type: ignore[assignment]

@@ -147,7 +147,7 @@ class SqlAlchemyWarehouse(Warehouse):
 
     def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]], param_names: Sequence[str]) -> None:
         if rows:
-            self._run(sql, [_bound(row, param_names) for row in rows], param_names)
+            self._run(sql, [_bound(row, param_names) or {} for row in rows], param_names)
 
     def _run(self, sql: str, parameters: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
              param_names: Sequence[str] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:

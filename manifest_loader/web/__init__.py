@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -30,7 +32,7 @@ def mount_web(app: FastAPI) -> None:
     """
     from fastapi.responses import FileResponse
 
-    def route(name: str, media_type: str):
+    def route(name: str, media_type: str) -> Callable[[], FileResponse]:
         # A closure, not a parameter: the file served is fixed here and never comes from the request.
         def serve() -> FileResponse:
             return FileResponse(WEB_DIR / name, media_type=media_type, headers=HEADERS)
