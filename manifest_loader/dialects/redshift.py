@@ -20,6 +20,8 @@ class Redshift(Dialect):
     parent = Postgres   # the template chain: redshift/, postgres/, default/
     title = "Redshift"
     sqlglot_dialect = "redshift"
+    # A manifest that loads on Redshift also loads on its emulator: both keyword lists apply.
+    keyword_sources = ("postgres", "redshift")
     paramstyle = "named"  # runs through SQLAlchemy text()
     # Redshift's COPY reads Parquet columns by position (see Dialect.columns_by_position).
     columns_by_position = True

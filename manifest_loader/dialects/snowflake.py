@@ -23,7 +23,7 @@ class Snowflake(Dialect):
     unquoted_identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
     fold_quoted = False
     varchar_counts = "characters"
-    keyword_sources = ("snowflake",)
+    keyword_sources: ClassVar[tuple[str, ...]] = ("snowflake",)
     paramstyle = "named"
     catalog_types: ClassVar[dict[str, tuple[str, ...]]] = {
         "boolean": ("BOOLEAN",), "smallint": ("NUMBER",), "integer": ("NUMBER",), "bigint": ("NUMBER",),

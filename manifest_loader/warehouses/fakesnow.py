@@ -57,7 +57,8 @@ class FakesnowWarehouse(Warehouse):
             patch.__enter__()
             try:
                 conn = snowflake.connector.connect(database=DATABASE)
-                exact_aggregates(conn._duck_conn)
+                # fakesnow's connection keeps its DuckDB connection in a private attribute.
+                exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
                 return cls(patch, conn, target)
             except Exception as exc:
                 patch.__exit__(None, None, None)
