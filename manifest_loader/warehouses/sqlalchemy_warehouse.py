@@ -11,8 +11,14 @@ would commit an open transaction, runs before `BEGIN`, each statement committing
 configured) are filled from the environment only in the text handed to the driver; every
 message built from a driver error has them, and the URL's password, masked as `***`.
 
-`open_connection` is the one place that builds a SQLAlchemy connection: tests replace it with
-a recording connection, since the real warehouses cannot be reached from a test machine.
+Statements go through the real SQLAlchemy dialect (sqlalchemy-redshift, snowflake-sqlalchemy)
+and driver, and each driver treats `%` differently: one with bound values goes through `text()`,
+whose `%%` and `:name` escaping both drivers undo when they interpolate; one without goes to
+the driver as written (`exec_driver_sql`, `no_parameters`), since snowflake-connector leaves
+`%%` doubled when no value is bound — a `%` in a quoted name would otherwise become `%%`.
+
+`open_connection` is the one place that builds a SQLAlchemy connection; its `creator` lets the
+tests put a fake DB-API connection (the network) under the real dialect.
 """
 
 from __future__ import annotations
@@ -48,17 +54,20 @@ _CREDENTIAL_HINT = {
 
 
 def driver_packages(url: str) -> str:
-    """The pip packages a URL's SQLAlchemy dialect and driver need."""
+    """What to pip install for a URL's SQLAlchemy dialect and driver (the package's extra, where it has one)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme.startswith("snowflake"):
-        return "snowflake-sqlalchemy"
+        return "'manifest-loader[snowflake]' (snowflake-sqlalchemy)"
     if scheme == "redshift+redshift_connector":
-        return "sqlalchemy-redshift redshift_connector"
+        return "'manifest-loader[redshift]' (sqlalchemy-redshift, redshift_connector)"
     return "sqlalchemy-redshift psycopg2-binary"
 
 
-def open_connection(target: Target) -> Any:
-    """A SQLAlchemy Connection to the target, in driver autocommit mode (transactions are explicit)."""
+def open_connection(target: Target, creator: Callable[[], Any] | None = None) -> Any:
+    """A SQLAlchemy Connection to the target, in driver autocommit mode (transactions are explicit).
+
+    `creator` (tests) returns the DB-API connection instead of the driver's own connect().
+    """
     assert target.url is not None
     url, title = target.url, target.dialect.title
     masker = _Masker(url)
@@ -67,7 +76,11 @@ def open_connection(target: Target) -> Any:
     try:
         # NullPool: the one connection closes for real on close(); hide_parameters keeps bound
         # values out of SQLAlchemy's own messages and logs.
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True)
+        options: dict[str, Any] = {"creator": creator} if creator is not None else {}
+        # AUTOCOMMIT for the engine, not per connection: resetting a connection's level on close
+        # would send the dialect's own SET … / COMMIT after the load's transaction.
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True,
+                                  isolation_level="AUTOCOMMIT", **options)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
         failure = ConnectionFailed(f"cannot load the SQLAlchemy driver for {title} ({masker.first_line(exc)})",
                                    hint=f"pip install {packages}")
@@ -77,7 +90,7 @@ def open_connection(target: Target) -> Any:
     if failure is not None:
         raise failure
     try:
-        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return engine.connect()
     except ImportError as exc:
         failure = ConnectionFailed(f"cannot load the driver for {title} ({masker.first_line(exc)})",
                                    hint=f"pip install {packages}")
@@ -153,9 +166,14 @@ class SqlAlchemyWarehouse(Warehouse):
              param_names: Sequence[str] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one statement; return its column names and rows. Driver errors come back masked."""
         names = param_names or (parameters.keys() if isinstance(parameters, Mapping) else ())
-        statement = self._statement(sql, set(names))
+        # Secrets are filled in before the try: a missing one is its own error, not a driver's.
+        bound = self._statement(sql, set(names)) if parameters else None
+        written = _SECRET.sub(self._secret, sql) if not parameters else ""
         try:
-            result = self.conn.execute(statement, parameters) if parameters else self.conn.execute(statement)
+            if bound is not None:
+                result = self.conn.execute(bound, parameters)
+            else:   # as written: no bind syntax, no % escaping for the driver to (not) undo
+                result = self.conn.exec_driver_sql(written, execution_options={"no_parameters": True})
             if not result.returns_rows:
                 return [], []
             columns = list(result.keys())   # a Result iterates over rows, not column names
