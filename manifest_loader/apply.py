@@ -94,9 +94,12 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     require_url(target)   # before anything is recorded or staged
     resolved = resolve(manifest, target.dialect, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
-    store = RunStore(metadata_url(target.state, env))
+    link = None
     if generation_run:
-        store.check_generation_run(generation_run)
+        from .simulator.link import check_link
+
+        link = check_link(generation_run, manifest.name, resolved, env)
+    store = RunStore(metadata_url(target.state, env))
     plan = build_plan(resolved, target, renderer)
     if expected_fingerprint is not None and expected_fingerprint != plan.fingerprint:
         raise UsageError(f"the saved plan is stale: {plan.manifest_file}, its Parquet files, the target or the "
@@ -106,6 +109,9 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                          manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,
                          schema_name=target.schema, generation_run_id=generation_run)
+    if link is not None:
+        store.link_generation(run_id, link.experiment, link.generation_run_id, str(link.folder),
+                              [(t.name, f.uri, f.rows, f.size) for t in resolved.tables for f in t.files])
     progress.event("run_started", run_id=run_id)
     connection: Warehouse | None = None
 

@@ -11,11 +11,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .commands import ManifestRef
 
 # Arrow's default mimalloc pool keeps freed pages: with the system allocator, peak RSS of a
 # 10M-row apply fell from 352 MB to 261 MB at the same speed (docs/benchmarks.md). Arrow
@@ -57,6 +60,13 @@ def _report_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _manifest_ref(manifest: Path, warehouse: str | None) -> ManifestRef:
+    """MANIFEST as the commands take it: the file, or a dw-simulator experiment's name."""
+    from .commands import manifest_ref
+
+    return manifest_ref(manifest, warehouse)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="manifest-loader")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -83,7 +93,8 @@ def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
     problems = []
     for manifest in manifests:
         try:
-            resolved = run(manifest, warehouse)
+            given = _manifest_ref(manifest, warehouse)
+            resolved = run(given.path, given.warehouse, given.env)
         except ManifestError as exc:
             problems += exc.problems
             continue
@@ -107,7 +118,8 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
     from .commands import make_plan
     from .plan_format import FORMATTERS, format_json
 
-    result, _ = make_plan(manifest, warehouse, templates_dir)
+    given = _manifest_ref(manifest, warehouse)
+    result, _ = make_plan(given.path, given.warehouse, templates_dir, given.env)
     click.echo(FORMATTERS[fmt](result), nl=False)
     if out is not None:
         out.write_text(format_json(result), encoding="utf-8")
@@ -136,7 +148,9 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     from .progress import make_progress
 
     progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
-    result = run(manifest, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
+    given = _manifest_ref(manifest, warehouse)
+    result = run(given.path, given.warehouse, templates_dir=templates_dir, force=force, env=given.env,
+                 generation_run=generation_run or given.generation_run,
                  progress=progress, lock_timeout=lock_timeout, saved_plan=saved_plan, one_shot=True)
     if not result.changed:
         click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
@@ -183,7 +197,9 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
     if len(args) > 2:
         raise UsageError(f"expected [MANIFEST] SQL, got {len(args)} arguments", hint="quote the SQL")
     manifest, sql = (Path(args[0]), args[1]) if len(args) == 2 else (None, args[0])
-    result = run(manifest, sql, warehouse)
+    given = _manifest_ref(manifest, warehouse) if manifest is not None else None
+    result = run(given.path if given else None, sql, given.warehouse if given else warehouse,
+                 env=given.env if given else None)
     if show_translation:
         if result.translated_sql is not None:
             click.echo(f"-- translated for {result.target.dialect.title}:\n{result.translated_sql}", err=True)
@@ -272,7 +288,8 @@ def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
     """
     from .commands import stage_gc as run
 
-    found = run(manifest, warehouse, delete=delete)
+    given = _manifest_ref(manifest, warehouse)
+    found = run(given.path, given.warehouse, delete=delete, env=given.env)
     for uri in found.objects:
         click.echo(uri)
     for ledger, why in found.unreadable.items():
@@ -287,6 +304,143 @@ def stage_gc(manifest: Path, warehouse: str | None, delete: bool) -> None:
     else:
         click.echo(f"{len(found.objects)} object(s) no ledger references (ledgers read: {read}); would remove them "
                    "(pass --delete)", err=True)
+
+
+@main.command()
+@click.option("--from-experiment", "from_experiment", metavar="SCHEMA.json|NAME",
+              help="A dw-simulator experiment: its schema JSON file, or its name in the simulator's metadata DB.")
+@click.option("--from-folder", "from_folder", type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of Parquet tables: one folder of *.parquet files (or one file) per table.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the manifest here (default: print it).")
+@warehouse_option
+@click.option("--layout", type=click.Choice(["schema", "prefixed"]), default="schema", show_default=True,
+              help="Tables as <experiment>.<table>, or as <experiment>__<table> in one schema (the simulator's "
+                   "query routing).")
+@click.option("--source-root", help="What each table's source starts with, e.g. '${DW_SIMULATOR_RUN_DIR}' "
+                                    "(default: the latest COMPLETED run's folder under ${DW_SIMULATOR_DATA_ROOT}).")
+@click.option("--run-id", type=int, help="The generation run whose files the sources name (default: the latest "
+                                         "COMPLETED one).")
+@click.option("--name", help="The manifest's name (--from-folder; default: the folder's name).")
+@_report_errors
+def init(from_experiment: str | None, from_folder: Path | None, output: Path | None, warehouse: str | None,
+         layout: str, source_root: str | None, run_id: int | None, name: str | None) -> None:
+    """Write a manifest for a dw-simulator experiment or a folder of Parquet tables, ready for review."""
+    from .errors import UsageError
+
+    if (from_experiment is None) == (from_folder is None):
+        raise UsageError("give exactly one of --from-experiment SCHEMA.json|NAME and --from-folder DIR")
+    if from_experiment is not None:
+        from .commands import init_from_experiment
+
+        text = init_from_experiment(from_experiment, layout=layout, source_root=source_root, warehouse=warehouse,
+                                    run_id=run_id)
+    else:
+        from .commands import init_from_folder
+
+        text = init_from_folder(from_folder, output, name, warehouse)   # type: ignore[arg-type]
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}; review the lines marked 'review:', then: manifest-loader plan {output}", err=True)
+
+
+@main.group()
+def experiment() -> None:
+    """dw-simulator experiments (DW_SIMULATOR_TARGET_DB_URL): list them, load a generation run, show its loads."""
+
+
+@experiment.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_report_errors
+def experiment_list(as_json: bool) -> None:
+    """The simulator's experiments, their warehouse and their latest COMPLETED generation run."""
+    import json
+
+    from .commands import experiment_list
+
+    experiments = experiment_list()
+    if as_json:
+        click.echo(json.dumps(experiments, default=str, indent=2))
+        return
+    if not experiments:
+        click.echo("no experiments in the simulator's metadata yet")
+        return
+    click.echo(f"{'experiment':<24} {'warehouse':<10} {'runs':>4}  {'latest completed':>16}  tables")
+    for e in experiments:
+        latest = "-" if e["latest_completed_run"] is None else str(e["latest_completed_run"])
+        tables = ", ".join(e["tables"]) if not e["error"] else f"(schema problem: {e['error']})"
+        click.echo(f"{e['name']:<24} {e['warehouse'] or '-':<10} {e['runs']:>4}  {latest:>16}  {tables}")
+
+
+@experiment.command("load")
+@click.argument("name")
+@warehouse_option
+@click.option("--run-id", type=int, help="The generation run to load (default: the latest COMPLETED one).")
+@click.option("--force", is_flag=True, help="Reload every file, even those the ledger holds.")
+@click.option("--layout", type=click.Choice(["schema", "prefixed"]), default="schema", show_default=True,
+              help="Tables as <experiment>.<table>, or as <experiment>__<table> in one schema.")
+@click.option("--manifests-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
+              show_default=True, help="Where a checked-in <name>.yaml for the experiment is looked for.")
+@click.option("--no-progress", is_flag=True, help="Log lines instead of bars.")
+@click.option("--json", "json_events", is_flag=True, help="One JSON event per line.")
+@_report_errors
+def experiment_load(name: str, warehouse: str | None, run_id: int | None, force: bool, layout: str,
+                    manifests_dir: Path, no_progress: bool, json_events: bool) -> None:
+    """Load a generation run of experiment NAME (its checked-in manifest, else the one init would write)."""
+    from .commands import experiment_load
+    from .progress import make_progress
+
+    progress = make_progress("json" if json_events else "log" if no_progress else "auto")
+    done = experiment_load(name, warehouse=warehouse, run_id=run_id, force=force, layout=layout,
+                           manifests_dir=manifests_dir, progress=progress, one_shot=True)
+    target, result = done.target, done.result
+    manifest = f"{target.manifest} (checked in)" if target.checked_in else str(target.manifest)
+    click.echo(f"Generation run {target.run.id} of '{name}' via {manifest}")
+    if not result.changed:
+        click.echo(f"No changes: {result.target.dialect.title} already holds every file of run {target.run.id} "
+                   f"(load {result.run_id[:8]}).")
+    else:
+        click.echo(f"Loaded into {result.target.dialect.title}, schema {result.target.schema} "
+                   f"(load {result.run_id[:8]}; warehouse: {target.warehouse_reason}):")
+        for table in result.tables:
+            click.echo(f"  {table.table:<32} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
+                       f"{table.seconds:7.2f}s")
+        click.echo(f"  {'total':<32} {'':<9} {result.rows:>12} rows")
+    if done.mismatches:
+        click.echo(f"warning: loaded rows differ from the run's row_counts.generated: {'; '.join(done.mismatches)}",
+                   err=True)
+    else:
+        click.echo("Rows match the generation run's row_counts.")
+
+
+@experiment.command("status")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_report_errors
+def experiment_status(name: str, as_json: bool) -> None:
+    """Generation runs of experiment NAME, each with its loads, their outcome and a row-count check."""
+    from .commands import experiment_status_text
+
+    click.echo(experiment_status_text(name, as_json), nl=False)
+
+
+@experiment.command("warehouse")
+@click.argument("name")
+@click.argument("warehouse", required=False, type=WAREHOUSES)
+@click.option("--clear", is_flag=True, help="Forget the choice: the experiment's own applies again.")
+@_report_errors
+def experiment_warehouse(name: str, warehouse: str | None, clear: bool) -> None:
+    """Show, or set, the warehouse experiment NAME loads into (kept by manifest-loader, not the simulator)."""
+    from .commands import experiment_status, set_experiment_warehouse
+
+    if warehouse or clear:
+        set_experiment_warehouse(name, None if clear else warehouse)
+    status = experiment_status(name)
+    click.echo(f"{name}: saved choice {status['saved_warehouse'] or '(none)'}; simulator warehouse_type "
+               f"{status['warehouse_type'] or '(none)'}")
 
 
 @main.command()

@@ -10,8 +10,9 @@ Heavy imports (pyarrow, boto3, drivers) happen inside the functions, so `--help`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .apply import ApplyResult
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .query import QueryResult
     from .resolve import ResolvedManifest
     from .runs import RunStore
+    from .simulator.experiment import ExperimentLoad
     from .target import Target
 
 
@@ -161,3 +163,85 @@ def schema_text() -> str:
     from .resources import manifest_schema
 
     return json.dumps(manifest_schema(), indent=2) + "\n"
+
+
+# -- dw-simulator experiments (manifest_loader/simulator/) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """What a MANIFEST argument stands for: the file, or a dw-simulator experiment's manifest for its
+    latest COMPLETED generation run (with the environment that names that run, and its warehouse)."""
+
+    path: Path
+    warehouse: str | None
+    env: Mapping[str, str] | None = None
+    generation_run: str | None = None
+
+
+def manifest_ref(argument: str | Path, warehouse: str | None = None, env: Mapping[str, str] | None = None,
+                 manifests_dir: Path | None = None) -> ManifestRef:
+    """The file when it exists; else, when the name is a simulator experiment, its manifest."""
+    path = Path(argument)
+    if path.exists():
+        return ManifestRef(path, warehouse, env)
+    from .simulator.experiment import RUN_ID_ENV, manifest_for
+
+    found, values, override = manifest_for(argument, env, manifests_dir)
+    if values is None:
+        return ManifestRef(found, warehouse, env)
+    return ManifestRef(found, warehouse or override, values, values[RUN_ID_ENV])
+
+
+def experiment_list(env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The simulator's experiments with their warehouse choice and latest COMPLETED run."""
+    from .simulator.experiment import list_experiments
+
+    return list_experiments(env)
+
+
+def experiment_load(name: str, *, warehouse: str | None = None, run_id: int | None = None, force: bool = False,
+                    layout: str = "schema", manifests_dir: Path | None = None, progress: Progress | None = None,
+                    env: Mapping[str, str] | None = None, one_shot: bool = False) -> ExperimentLoad:
+    """Load a generation run of a simulator experiment (the latest COMPLETED one by default)."""
+    from .simulator.experiment import load_experiment
+
+    return load_experiment(name, warehouse=warehouse, run_id=run_id, force=force, layout=layout,
+                           manifests_dir=manifests_dir, progress=progress, env=env, one_shot=one_shot)
+
+
+def experiment_status(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Per generation run of the experiment: its loads, their outcome, the row-count check."""
+    from .simulator.experiment import experiment_status as status_of
+
+    return status_of(name, env)
+
+
+def experiment_status_text(name: str, as_json: bool = False, env: Mapping[str, str] | None = None) -> str:
+    from .simulator.status import format_experiment_status
+
+    return format_experiment_status(name, as_json, env)
+
+
+def set_experiment_warehouse(name: str, warehouse: str | None, env: Mapping[str, str] | None = None) -> None:
+    """Save (None: forget) the warehouse chosen here for an experiment; the simulator's rows stay as they are."""
+    from .simulator.experiment import set_warehouse
+
+    set_warehouse(name, warehouse, env)
+
+
+def init_from_experiment(schema_or_name: str, *, layout: str = "schema", source_root: str | None = None,
+                         warehouse: str | None = None, run_id: int | None = None,
+                         env: Mapping[str, str] | None = None) -> str:
+    """The manifest text for a simulator schema file or experiment name (validated, stable)."""
+    from .simulator.experiment import init_from_experiment as write
+
+    return write(schema_or_name, layout=layout, root=source_root, warehouse=warehouse, run_id=run_id, env=env)
+
+
+def init_from_folder(folder: Path, output: Path | None = None, name: str | None = None,
+                     warehouse: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The manifest text for a folder of Parquet tables, types from their footers (validated, stable)."""
+    from .simulator.folder import init_from_folder as write
+
+    return write(folder, output, name, warehouse, env)

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .errors import ConnectionFailed, UsageError
+from .errors import ConnectionFailed
 from .target import mask_url, url_secrets
 
 METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
@@ -56,6 +56,32 @@ load_run_tables = sa.Table(
     sa.Column("rows", sa.BigInteger, nullable=False),
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("seconds", sa.Float),
+)
+
+# A load of a simulator generation run: which run, of which experiment, from which folder.
+generation_links = sa.Table(
+    "load_run_generation", metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("load_runs.id"), primary_key=True),
+    sa.Column("experiment_name", sa.String(255), nullable=False),
+    sa.Column("generation_run_id", sa.String(255), nullable=False),
+    sa.Column("run_folder", sa.String(1024), nullable=False),
+)
+# The files such a load read, so the link to its generation run can be checked afterwards.
+load_run_files = sa.Table(
+    "load_run_files", metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("load_runs.id"), primary_key=True),
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("uri", sa.String(2048), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+)
+# Choices made here for a simulator experiment (the web page's warehouse switch); the
+# simulator's own rows are never rewritten.
+experiment_settings = sa.Table(
+    "experiment_settings", metadata,
+    sa.Column("experiment_name", sa.String(255), primary_key=True),
+    sa.Column("warehouse", sa.String(32)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 
@@ -110,22 +136,64 @@ class RunStore:
                     raise
                 time.sleep(0.1 * (attempt + 1))
 
-    def check_generation_run(self, generation_run_id: str) -> None:
-        """When the database has the simulator's generation_runs table, the id must be in it."""
-        inspector = sa.inspect(self.engine)
-        if not inspector.has_table("generation_runs"):
-            return
-        columns = [c["name"] for c in inspector.get_columns("generation_runs")]
-        key = next((c for c in ("run_id", "id", "generation_run_id") if c in columns), None)
-        if key is None:
-            return
-        table = sa.table("generation_runs", sa.column(key))
+    def link_generation(self, run_id: str, experiment: str, generation_run_id: str, run_folder: str,
+                        files: list[tuple[str, str, int, int]]) -> None:
+        """Record that load `run_id` reads generation run `generation_run_id`: (table, uri, rows, bytes) per file."""
+        with self.engine.begin() as conn:
+            conn.execute(generation_links.insert().values(run_id=run_id, experiment_name=experiment,
+                                                          generation_run_id=generation_run_id,
+                                                          run_folder=run_folder))
+            if files:
+                conn.execute(load_run_files.insert(), [dict(run_id=run_id, table_name=t, uri=u, rows=r, bytes=b)
+                                                       for t, u, r, b in files])
+
+    def generation_loads(self, experiment: str | None = None, generation_run_id: str | None = None,
+                         limit: int = 200) -> list[dict[str, Any]]:
+        """Loads linked to generation runs, newest first, each with its per-table rows and its files' count."""
+        query = (sa.select(load_runs, generation_links.c.experiment_name, generation_links.c.run_folder)
+                 .join(generation_links, generation_links.c.run_id == load_runs.c.id)
+                 .order_by(load_runs.c.started_at.desc()).limit(limit))
+        if experiment is not None:
+            query = query.where(generation_links.c.experiment_name == experiment)
+        if generation_run_id is not None:
+            query = query.where(generation_links.c.generation_run_id == generation_run_id)
         with self.engine.connect() as conn:
-            found = conn.execute(sa.select(sa.literal(1)).select_from(table)
-                                 .where(table.c[key] == generation_run_id)).first()
-        if found is None:
-            raise UsageError(f"generation run '{generation_run_id}' is not in generation_runs "
-                             f"({mask_url(self.url)})", hint="pass the id of an existing generation run")
+            loads = [_with_liveness(dict(r._mapping)) for r in conn.execute(query)]
+            ids = [load["id"] for load in loads]
+            tables = conn.execute(sa.select(load_run_tables).where(load_run_tables.c.run_id.in_(ids))).all() \
+                if ids else []
+            files = conn.execute(sa.select(load_run_files.c.run_id, load_run_files.c.table_name,
+                                           sa.func.count(), sa.func.sum(load_run_files.c.rows))
+                                 .where(load_run_files.c.run_id.in_(ids))
+                                 .group_by(load_run_files.c.run_id, load_run_files.c.table_name)).all() \
+                if ids else []
+        per_run: dict[str, dict[str, Any]] = {load["id"]: {} for load in loads}
+        for row in tables:
+            per_run[row.run_id][row.table_name] = {"status": row.status, "rows": row.rows, "files": row.files}
+        for run_id, table, count, rows in files:
+            per_run[run_id].setdefault(table, {"status": None, "rows": None})
+            per_run[run_id][table].update(files_read=count, file_rows=int(rows or 0))
+        for load in loads:
+            load["tables"] = per_run[load["id"]]
+        return loads
+
+    def load_files(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(load_run_files).where(load_run_files.c.run_id == run_id)
+                .order_by(load_run_files.c.table_name, load_run_files.c.uri))]
+
+    def experiment_warehouse(self, experiment: str) -> str | None:
+        """The warehouse chosen here for a simulator experiment, if any."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(experiment_settings.c.warehouse)
+                                .where(experiment_settings.c.experiment_name == experiment)).scalar()
+
+    def set_experiment_warehouse(self, experiment: str, warehouse: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(experiment_settings.delete().where(experiment_settings.c.experiment_name == experiment))
+            conn.execute(experiment_settings.insert().values(experiment_name=experiment, warehouse=warehouse,
+                                                             updated_at=now()))
 
     def start(self, **values: Any) -> str:
         run_id = str(uuid.uuid4())

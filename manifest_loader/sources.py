@@ -67,19 +67,31 @@ def _shown(path: Path) -> str:
 
 
 def list_sources(source: str, manifest_folder: Path) -> list[Listed]:
-    """(uri, display) of every Parquet file a source names, sorted for a stable plan."""
+    """(uri, display) of every Parquet file a source names, sorted for a stable plan.
+
+    A relative path is read from the manifest's folder and may not leave it through `..` or a
+    symlink (a checked-in manifest must not pick up files elsewhere by accident). An absolute
+    path, a `file://` URI or a `${VAR}`-rooted path (interpolated to an absolute one before this
+    sees it) names data kept elsewhere on purpose, such as a simulator's data root: it is read
+    where it is.
+    """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
         raise SourceProblem(f"source {source!r} contains a control character (newline, tab, NUL, ...); "
                             "no file name here needs one")
     if source.startswith("s3://"):
         return _list_s3(source)
+    if is_file_uri(source):
+        return _list_local(source, file_path(source), None)
     if "://" in source:
-        raise SourceProblem(f"source '{source}' must be a path relative to the manifest or an s3:// URL")
-    root = manifest_folder.resolve()
+        raise SourceProblem(f"source '{source}' must be a path (relative to the manifest, or absolute), "
+                            "a file:// URI or an s3:// URL")
     if Path(source).is_absolute():
-        raise SourceProblem(f"source '{source}' is an absolute path; write it relative to the manifest's "
-                            f"folder ({_shown(root)}) so the manifest works on every checkout")
-    pattern = root / source
+        return _list_local(source, Path(source), None)
+    return _list_local(source, manifest_folder.resolve() / source, manifest_folder.resolve())
+
+
+def _list_local(source: str, pattern: Path, root: Path | None) -> list[Listed]:
+    """Files a local source names; with `root` (a relative source) they must stay under it."""
     hint = ""
     if set(source) & _GLOB_CHARS:
         matches = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
@@ -91,16 +103,19 @@ def list_sources(source: str, manifest_folder: Path) -> list[Listed]:
     elif pattern.exists():
         matches = [pattern]
     else:
-        raise SourceProblem(f"source '{source}' does not exist (looked for {_shown(pattern)}); sources are "
-                            "relative to the manifest's folder")
+        where = "sources are relative to the manifest's folder" if root is not None else \
+            "check the path (and the variable it starts with, if any)"
+        raise SourceProblem(f"source '{source}' does not exist (looked for {_shown(pattern)}); {where}")
     files = []
     for path in sorted(matches):
         real = path.resolve()
-        if not real.is_relative_to(root):
+        if root is not None and not real.is_relative_to(root):
             raise SourceProblem(f"source '{source}' reaches {_shown(real)}, outside the manifest's folder "
-                                f"{_shown(root)}; keep data under the manifest's folder or use s3://")
+                                f"{_shown(root)}; keep data under the manifest's folder, or name data kept "
+                                "elsewhere by an absolute path, a file:// URI, ${VAR}/... or s3://")
         if real.is_file():
-            files.append(Listed(real.as_uri(), str(path.relative_to(root))))
+            shown = str(path.relative_to(root)) if root is not None else _shown(path)
+            files.append(Listed(real.as_uri(), shown))
     if not files:
         raise SourceProblem(f"source '{source}' matches no Parquet files (looked in {_shown(pattern)}){hint}")
     return files

@@ -63,9 +63,10 @@ def show_status(name_or_run: str | None, warehouse: str | None, as_json: bool, l
     runs = store.list(name_or_run, warehouse, limit)
     if as_json:
         return json.dumps(runs, default=str, indent=2) + "\n"
+    generations = _generation_runs(name_or_run)
     if not runs:
         empty = f"no load runs of '{name_or_run}' recorded yet\n" if name_or_run else "no load runs recorded yet\n"
-        return empty + _where(state, url)
+        return empty + generations + _where(state, url)
     lines = [f"{'run':<8}  {'manifest':<16} {'warehouse':<9} {'status':<10} {'started (UTC)':<19}  "
              f"{'duration':>8} {'rows':>10}  error"]
     cut = False
@@ -76,7 +77,7 @@ def show_status(name_or_run: str | None, warehouse: str | None, as_json: bool, l
                      f"{run['started_at']:%Y-%m-%d %H:%M:%S}  {_duration(run):>8} {run['rows']:>10}  {error}")
     if cut:
         lines.append("(errors cut to one line: `manifest-loader status RUN_ID` shows the whole message and hint)")
-    return "\n".join(lines) + "\n" + _where(state, url)
+    return "\n".join(lines) + "\n" + generations + _where(state, url)
 
 
 def _short_error(error: str | None) -> str:
@@ -88,3 +89,17 @@ def _short_error(error: str | None) -> str:
     if len(first) > LIST_ERROR_WIDTH:
         return first[:LIST_ERROR_WIDTH - 1] + "…"
     return first + (" …" if len(lines) > 1 else "")
+
+
+def _generation_runs(name: str | None) -> str:
+    """For a dw-simulator experiment's name: its generation runs, each with its loads (experiment status)."""
+    if not name:
+        return ""
+    from .simulator.metadata import maybe_simulator
+
+    db = maybe_simulator()
+    if db is None or db.find_experiment(name) is None:
+        return ""
+    from .simulator.status import format_experiment_status
+
+    return "\n" + format_experiment_status(name, as_json=False)
