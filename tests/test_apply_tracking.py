@@ -62,20 +62,35 @@ def test_status_lists_runs_and_shows_one(workspace: Path) -> None:
                                                                       "state folder: ")
 
 
-def test_generation_run_must_exist_when_the_simulator_table_does(workspace: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    database = tmp_path / "simulator.sqlite"
-    with sqlite3.connect(database) as conn:
-        conn.execute("create table generation_runs (id text primary key, experiment text)")
-        conn.execute("insert into generation_runs values ('gen-7', 'ecommerce')")
-    monkeypatch.setenv("DW_SIMULATOR_TARGET_DB_URL", f"sqlite:///{database}")
-    with pytest.raises(UsageError, match="generation run 'gen-8' is not in generation_runs"):
-        apply(workspace, "snowflake", generation_run="gen-8")
-    result = apply(workspace, "snowflake", generation_run="gen-7")
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute("select generation_run_id, status from load_runs where id = ?",
-                            (result.run_id,)).fetchall()
-    assert rows == [("gen-7", "succeeded")]
+def test_generation_run_is_a_completed_run_of_the_manifests_experiment(workspace: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from simkit import Simulator
+
+    sim = Simulator(tmp_path / "simulator")
+    monkeypatch.setenv("DW_SIMULATOR_TARGET_DB_URL", sim.url)
+    data = workspace.parent / "data" / "ecommerce"
+    good = sim.record_run("ecommerce", "COMPLETED", data, {})
+    failed = sim.record_run("ecommerce", "FAILED", data, {}, error="disk full")
+    other = sim.record_run("marketing", "COMPLETED", data, {})
+    elsewhere = sim.record_run("ecommerce", "COMPLETED", tmp_path / "elsewhere", {})
+    for run, message in [("99", "generation run 99 does not exist; experiment 'ecommerce': its runs are: "),
+                         (str(failed), f"generation run {failed} of 'ecommerce' is FAILED, not COMPLETED "
+                                       "\\(disk full\\)"),
+                         (str(other), f"generation run {other} belongs to experiment 'marketing', not 'ecommerce'"),
+                         (str(elsewhere), "table customers reads data/ecommerce/customers/part-0.parquet, which is "
+                                          f"not a file of generation run {elsewhere}"),
+                         ("gen-7", "'gen-7' is not a generation run id")]:
+        with pytest.raises(UsageError, match=message):
+            apply(workspace, "snowflake", generation_run=run)
+    result = apply(workspace, "snowflake", generation_run=str(good))
+    with sqlite3.connect(sim.db) as conn:   # our tables live beside the simulator's
+        rows = conn.execute("select generation_run_id, status from load_runs where id = ?", (result.run_id,)).fetchall()
+        link = conn.execute("select experiment_name, generation_run_id, run_folder from load_run_generation").fetchall()
+        files = conn.execute("select table_name, sum(rows) from load_run_files where run_id = ? group by table_name "
+                             "order by table_name", (result.run_id,)).fetchall()
+    assert rows == [(str(good), "succeeded")]
+    assert link == [("ecommerce", str(good), str(data))]
+    assert files == [("customers", 200), ("order_items", 1524), ("orders", 500), ("products", 50)]
 
 
 def test_stage_cleanup_on_success_removes_staged_objects(workspace: Path, tmp_path: Path) -> None:
