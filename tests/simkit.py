@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DDL = """
@@ -83,8 +84,10 @@ def _column(column: dict[str, Any], rows: int, rng: np.random.Generator,
         values = (np.datetime64("2023-01-01") + rng.integers(0, 730, rows)).astype("datetime64[D]")
     elif kind == "VARCHAR":
         # Unicode, and varying lengths up to the column's limit, as the simulator's Faker text has.
-        words = np.array(["alpha", "béta", "gamma", "δέλτα", "e", "zeta@example.com", "東京"])
-        values = np.char.add(words[rng.integers(0, len(words), rows)], rng.integers(0, 10**6, rows).astype(str))
+        words = pa.array(["alpha", "béta", "gamma", "δέλτα", "e", "zeta@example.com", "東京"])
+        values = pc.binary_join_element_wise(words.take(rng.integers(0, len(words), rows)),
+                                             pa.array(rng.integers(0, 10**6, rows)).cast(pa.string()), "")
+        return pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), values) if nulls is not None else values
     else:
         raise ValueError(kind)
     return pa.array(values, mask=nulls)
