@@ -140,5 +140,19 @@ def _cast_or_explain(batch: pa.RecordBatch, source_names: list[str], schema: pa.
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise LoadFailed(f"table {table}, column {name}, file {display}: values do not fit "
                                  f"{field.type}: {str(exc).splitlines()[0]}",
-                                 hint="fix the data or change the column's type override") from None
+                                 hint=_type_hint(name, batch.column(name).type, field.type, display)) from None
         raise
+
+
+def _type_hint(name: str, held: pa.DataType, target: pa.DataType, display: str) -> str:
+    """The override that takes the file's values as they are, when the declared type is narrower."""
+    from .types import TypeProblem, infer_from_arrow
+
+    try:
+        fits = infer_from_arrow(held)
+    except TypeProblem:
+        fits = None
+    if fits is None or fits.arrow_type() == target:
+        return "fix the data or change the column's type override"
+    return (f"fix the data in {display}, or declare the column as wide as its values: "
+            f"columns: {{{name}: {{type: {fits}}}}}")

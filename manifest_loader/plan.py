@@ -214,6 +214,7 @@ class _Builder:
         for kind in ("json", "binary"):
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)
+        notes += table.notes
         return tuple(notes)
 
     def _load(self, table: ResolvedTable) -> None:

@@ -16,7 +16,7 @@ from .errors import ManifestError, Problem
 from .footer_cache import FooterCache
 from .manifest import Manifest, TableSpec
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
-from .types import PortableType, TypeProblem, accepts, compatible_types, infer_from_arrow
+from .types import PortableType, TypeProblem, accepts, common_override, compatible_types, infer_from_arrow, widen
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -40,6 +40,7 @@ class ResolvedTable:
     spec: TableSpec
     columns: tuple[ResolvedColumn, ...]
     files: tuple[SourceFile, ...]
+    notes: tuple[str, ...] = ()   # what plan says about the table's files (types widened across files)
 
     @property
     def name(self) -> str:
@@ -79,10 +80,10 @@ def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = 
         except SourceProblem as exc:
             problems.append(doc.problem((*where, "source"), str(exc)))
             continue
-        columns, table_problems = _columns(spec, files, manifest, dialect)
+        columns, table_problems, notes = _columns(spec, files, manifest, dialect)
         problems += table_problems
         if not table_problems:
-            resolved[spec.name] = ResolvedTable(spec, tuple(columns), tuple(files))
+            resolved[spec.name] = ResolvedTable(spec, tuple(columns), tuple(files), tuple(notes))
     for table in resolved.values():
         problems += _key_problems(table, resolved, manifest)
     if problems:
@@ -139,9 +140,10 @@ def _did_you_mean(name: str, available: list[str]) -> str:
 
 
 def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
-             dialect: type[Dialect]) -> tuple[list[ResolvedColumn], list[Problem]]:
+             dialect: type[Dialect]) -> tuple[list[ResolvedColumn], list[Problem], list[str]]:
     doc, where = manifest.doc, ("tables", spec.index)
     problems: list[Problem] = []
+    notes: list[str] = []
     first = files[0]
     for file in files:
         names = file.schema.names
@@ -152,10 +154,11 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
             problems.append(doc.problem((*where, "source"), f"column {name!r} appears {names.count(name)} times "
                                         f"in {file.display}; rename the columns so each name is used once"))
     if problems:
-        return [], problems
+        return [], problems, notes
     inferred: dict[str, PortableType | None] = {}
     origin: dict[str, SourceFile] = {}
     unsupported: set[str] = set()   # reported once here; not also "NULL in every row"
+    seen: dict[str, list[tuple[PortableType, SourceFile]]] = {}   # each type a column has, and a file with it
     for field in first.schema:
         try:
             inferred[field.name] = infer_from_arrow(field.type)
@@ -164,8 +167,10 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
             inferred[field.name] = None
             unsupported.add(field.name)
         origin[field.name] = first
+        if inferred[field.name] is not None:
+            seen[field.name] = [(inferred[field.name], first)]  # type: ignore[list-item]
     for other in files[1:]:
-        problems += _drift_problems(spec, first, other, inferred, origin, manifest)
+        problems += _drift_problems(spec, first, other, inferred, origin, seen, manifest)
         if dialect.columns_by_position and set(other.schema.names) == set(first.schema.names) \
                 and other.schema.names != first.schema.names:
             problems.append(doc.problem((*where, "source"), f"{other.display} has the columns of {first.display} "
@@ -188,13 +193,24 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         if name in unsupported:
             continue
         override = spec.override(name)
+        types = seen.get(name, [])
+        if len(types) > 1 and not (override and override.type):
+            widest = _widest(spec, name, types)
+            if isinstance(widest, str):
+                problems.append(doc.problem((*where, "source"), widest))
+                continue
+            ptype = widest
+            held = ", ".join(f"{t} in {f.display}" for t, f in types)
+            notes.append(f"column {name}: {held}; every file loads as {widest}, the widest (a type override "
+                         "chooses another)")
         final = ptype
         if override and override.type:
-            if ptype is not None and not accepts(ptype, override.type):
-                problems.append(doc.problem((*where, "columns", name, "type"),
-                                            f"column '{name}' holds {ptype} data in {origin[name].display} and "
-                                            f"cannot load as {override.type}; convert it in the Parquet files "
-                                            f"or override with {_one_of(compatible_types(ptype))}"))
+            for held, file in types or ([(ptype, origin[name])] if ptype is not None else []):
+                if not accepts(held, override.type):
+                    problems.append(doc.problem((*where, "columns", name, "type"),
+                                                f"column '{name}' holds {held} data in {file.display} and "
+                                                f"cannot load as {override.type}; convert it in the Parquet files "
+                                                f"or override with {_one_of(compatible_types(held))}"))
             final = override.type
         if final is None:
             problems.append(doc.problem((*where, "source"), f"column '{name}' is NULL in every row of "
@@ -212,12 +228,28 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
                                         f"in the Parquet files of table '{spec.name}'; "
                                         f"{_did_you_mean(override.name, list(inferred))}"
                                         f"columns: {', '.join(inferred)}", key=True))
-    return columns, problems
+    return columns, problems, notes
+
+
+def _widest(spec: TableSpec, name: str, types: list[tuple[PortableType, SourceFile]]) -> PortableType | str:
+    """The type every file's values load into without loss, or why there is none (with the fix)."""
+    widest, widest_file = types[0]
+    for ptype, file in types[1:]:
+        wider = widen(widest, ptype)
+        if wider is None:
+            suggestion = common_override(widest, ptype)
+            fix = (f"add columns: {{{name}: {{type: {suggestion}}}}} to table '{spec.name}' to load every file "
+                   f"as {suggestion}" if suggestion else "convert the column in one of the files")
+            return (f"column '{name}' is {widest} in {widest_file.display} but {ptype} in {file.display}; files of "
+                    "a table may differ only in width within one family of types (smallint/integer/bigint and "
+                    f"decimals, real/double); {fix}")
+        widest = wider
+    return widest
 
 
 def _drift_problems(spec: TableSpec, first: SourceFile, other: SourceFile,
                     inferred: dict[str, PortableType | None], origin: dict[str, SourceFile],
-                    manifest: Manifest) -> list[Problem]:
+                    seen: dict[str, list[tuple[PortableType, SourceFile]]], manifest: Manifest) -> list[Problem]:
     doc, where = manifest.doc, ("tables", spec.index, "source")
     problems = []
     names = set(other.schema.names)
@@ -234,13 +266,13 @@ def _drift_problems(spec: TableSpec, first: SourceFile, other: SourceFile,
             ptype = infer_from_arrow(field.type)
         except TypeProblem:
             continue
-        known = inferred[field.name]
-        if known is None:
+        if ptype is None:
+            continue
+        if inferred[field.name] is None:
             inferred[field.name], origin[field.name] = ptype, other
-        elif ptype is not None and ptype != known:
-            problems.append(doc.problem(where, f"column '{field.name}' is {known} in "
-                                        f"{origin[field.name].display} but {ptype} in {other.display}; "
-                                        "all files of a table need the same column types"))
+        held = seen.setdefault(field.name, [])
+        if all(ptype != known for known, _ in held):
+            held.append((ptype, other))
     return problems
 
 

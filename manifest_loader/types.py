@@ -190,3 +190,49 @@ def accepts(inferred: PortableType | None, override: PortableType) -> bool:
     if _fractional(inferred) and override.name in _INTEGERS:
         return False
     return override.family in _ACCEPTS[inferred.family]
+
+
+# Exact numbers as (digits before the point, digits after): an integer type is a decimal of scale 0.
+_INTEGER_DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}
+_INTEGER_BY_DIGITS = {digits: name for name, digits in _INTEGER_DIGITS.items()}
+
+
+def _exact_digits(ptype: PortableType) -> tuple[int, int] | None:
+    if ptype.name in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[ptype.name], 0
+    if ptype.name == "decimal":
+        return (ptype.precision or MAX_DECIMAL_PRECISION) - (ptype.scale or 0), ptype.scale or 0
+    return None
+
+
+def widen(a: PortableType, b: PortableType) -> PortableType | None:
+    """The narrowest type that holds every value of both without loss, within one family of types;
+    None across families (integer and float, number and text, date and timestamp, ...).
+
+    smallint < integer < bigint; an integer and a decimal meet in a decimal with the larger
+    integer part and the larger scale (at most 38 digits); real < double; strings of any Arrow
+    width are all `varchar` already.
+    """
+    if a == b:
+        return a
+    exact_a, exact_b = _exact_digits(a), _exact_digits(b)
+    if exact_a is not None and exact_b is not None:
+        whole, scale = max(exact_a[0], exact_b[0]), max(exact_a[1], exact_b[1])
+        if scale == 0 and a.name in _INTEGER_DIGITS and b.name in _INTEGER_DIGITS:
+            return PortableType(_INTEGER_BY_DIGITS[whole])
+        if whole + scale > MAX_DECIMAL_PRECISION:
+            return None
+        return PortableType("decimal", precision=whole + scale, scale=scale)
+    if {a.name, b.name} == {"real", "double"}:
+        return PortableType("double")
+    if a.name == b.name == "varchar" or (a.family == b.family == "string" and a.length is None and b.length is None):
+        return PortableType("varchar")
+    return None
+
+
+def common_override(a: PortableType, b: PortableType) -> str | None:
+    """A portable type an override could give a column whose files hold both types, or None."""
+    for name in ("bigint", "double", "timestamp", "timestamptz", "varchar", "json", "binary"):
+        if accepts(a, PortableType(name)) and accepts(b, PortableType(name)):
+            return name
+    return None

@@ -20,6 +20,7 @@ from ..plan import Step
 from ..progress import Progress
 from ..target import Target
 from .base import Warehouse
+from .copy_diagnosis import explain_copy_failure, with_sources
 from .fakesnow_aggregates import install as exact_aggregates
 
 DATABASE = "MANIFEST_LOADER"
@@ -124,7 +125,14 @@ class FakesnowWarehouse(Warehouse):
         # DuckDB's TIMESTAMP holds microseconds: COPY INTO would cut nanoseconds silently.
         refuse_sub_microsecond([(str(file_path(f.load_uri)), f.source.display, f.source.schema)
                                 for f in step.files], step.table or "", self.target.dialect.title)
-        rows = self.execute(step.sql)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.cursor.execute(step.sql)
+            rows = self.cursor.fetchall() if self.cursor.description else []
+        except Exception as exc:
+            # DuckDB names the staged copy (<sha256>.parquet), not the user's file, and no value.
+            failure = explain_copy_failure(step, _first_line(exc), self.target.dialect.title)
+            raise failure from None
         loaded = 0
         for row in rows:
             if len(row) < 4:
@@ -132,7 +140,8 @@ class FakesnowWarehouse(Warehouse):
                                  hint="the staged files are missing from the emulator's mirror; apply again")
             file, status, rows_loaded = row[0], row[1], row[3]
             if status != "LOADED":
-                raise LoadFailed(f"table {step.table}: COPY INTO reported {status} for {file}: {row[6]}")
+                raise LoadFailed(f"table {step.table}: COPY INTO reported {status} for "
+                                 f"{with_sources(str(file), step)}: {with_sources(str(row[6]), step)}")
             loaded += int(rows_loaded)
             on_rows(loaded)
         return loaded

@@ -36,8 +36,9 @@ import pyarrow.parquet as pq
 CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
 WAREHOUSES = ("redshift", "snowflake")
 _TYPES: dict[str, pa.DataType] = {
-    "bool": pa.bool_(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(), "uint64": pa.uint64(),
-    "float64": pa.float64(), "string": pa.string(), "binary": pa.binary(), "date32": pa.date32(),
+    "bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+    "uint64": pa.uint64(), "float32": pa.float32(), "float64": pa.float64(), "string": pa.string(),
+    "large_string": pa.large_string(), "binary": pa.binary(), "date32": pa.date32(),
     "time64[ns]": pa.time64("ns"), "timestamp[s]": pa.timestamp("s"), "timestamp[us]": pa.timestamp("us"),
     "timestamp[ns]": pa.timestamp("ns"),
 }
