@@ -200,8 +200,8 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
                 problems.append(doc.problem((*where, "source"), widest))
                 continue
             ptype = widest
-            held = ", ".join(f"{t} in {f.display}" for t, f in types)
-            notes.append(f"column {name}: {held}; every file loads as {widest}, the widest (a type override "
+            listing = ", ".join(f"{t} in {f.display}" for t, f in types)
+            notes.append(f"column {name}: {listing}; every file loads as {widest}, the widest (a type override "
                          "chooses another)")
         final = ptype
         if override and override.type:
