@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .gc import Garbage
     from .manifest import Manifest
     from .plan import Plan
+    from .preview import Preview
     from .progress import Progress
     from .query import QueryResult
     from .resolve import ResolvedManifest
@@ -131,6 +132,22 @@ def query(manifest_path: str | Path | None, sql: str, warehouse: str | None = No
     from .query import execute_query
 
     return execute_query(manifest_path, sql, warehouse, env=env, lock_timeout=lock_timeout)
+
+
+def describe_tables(manifest_path: str | Path, warehouse: str | None = None, *,
+                    env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> Preview:
+    """Each table of the manifest in its target: loaded or not, row count, columns and types as stored."""
+    from .preview import describe_tables as describe
+
+    return describe(manifest_path, warehouse, env=env, lock_timeout=lock_timeout)
+
+
+def first_rows(manifest_path: str | Path, table: str, warehouse: str | None = None, limit: int = 20, *,
+               env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> tuple[str, QueryResult]:
+    """The first rows of one of the manifest's tables (by primary key), and the SQL that read them."""
+    from .preview import first_rows as rows
+
+    return rows(manifest_path, table, warehouse, limit, env=env, lock_timeout=lock_timeout)
 
 
 def stage_gc(manifest_path: str | Path, warehouse: str | None = None, *, delete: bool = False,

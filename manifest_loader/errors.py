@@ -57,6 +57,10 @@ class UsageError(LoaderError):
     exit_code = EXIT_BAD_INPUT
 
 
+class UnknownTable(UsageError):
+    """A request names a table the manifest does not have."""
+
+
 class SourceError(LoaderError):
     """A Parquet source is missing, unreadable, or disagrees with the manifest."""
 
@@ -75,6 +79,19 @@ class ConnectionFailed(LoaderError):
 
 class LoadFailed(LoaderError):
     """The load ran and failed; everything was rolled back."""
+
+
+class QueryFailed(LoadFailed):
+    """A user's statement failed in the warehouse.
+
+    `position` is (line, column), 1-based, in the SQL that ran when the warehouse said where;
+    `translated_sql` is that SQL when it is not the user's (the Redshift emulator's translation).
+    """
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.position = position
+        self.translated_sql: str | None = None
 
 
 class ConstraintViolation(LoadFailed):

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .errors import UsageError
+from .errors import QueryFailed, UsageError
 from .manifest import load_manifest
 from .progress import Progress
 from .target import Target, resolve_target
@@ -69,7 +69,11 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
                 ("schema",))]
             translation = translate(sql, json_columns)
             translated, notes, sql = translation.sql, translation.notes, translation.sql
-        columns, rows = connection.query(sql, target.schema)
+        try:
+            columns, rows = connection.query(sql, target.schema)
+        except QueryFailed as exc:
+            exc.translated_sql = translated   # where the error's position points, when it is not the user's SQL
+            raise
         return QueryResult(columns, rows, target, translated, notes)
     finally:
         connection.rollback()

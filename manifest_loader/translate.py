@@ -22,6 +22,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, UnsupportedErro
 
 from .compat import COMPAT_SCHEMA
 from .errors import UsageError
+from .sql_position import token_start
 
 # Redshift functions PostgreSQL lacks, implemented by the compatibility layer; calls to them are
 # qualified with its schema, so they work whatever the session's search_path.
@@ -53,7 +54,14 @@ _STRING_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType
 
 
 class TranslationError(UsageError):
-    """The statement cannot run on the Redshift emulator; the message names the construct."""
+    """The statement cannot run on the Redshift emulator; the message names the construct.
+
+    `position` is (line, column), 1-based, in the user's SQL when the parser stopped somewhere.
+    """
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -279,8 +287,10 @@ def _parse(sql: str) -> exp.Expression:
         error = exc.errors[0] if exc.errors else {}
         near = f" near {error.get('highlight')!r}" if error.get("highlight") else ""
         where = f" at line {error.get('line')}, column {error.get('col')}" if error.get("line") else ""
+        position = token_start(error["line"], error.get("col") or 1, error.get("highlight")) \
+            if error.get("line") else None
         raise TranslationError(f"cannot read the statement as Redshift SQL{where}{near}: "
-                               f"{error.get('description') or str(exc).splitlines()[0]}") from None
+                               f"{error.get('description') or str(exc).splitlines()[0]}", position) from None
     except (SqlglotError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TranslationError(f"cannot read the statement as Redshift SQL: {first[:300]}") from None

@@ -10,7 +10,7 @@ is scrubbed once more of the secrets the environment holds.
 The package: `app` (the app, its error handlers and middleware), `models` (the OpenAPI
 document), `problems` (errors, secret scrubbing), `service` (what routes share), `progress`
 (live progress of loads) and one module per resource: `experiments`, `runs`, `validate`,
-`query`. Routes are thin: they call `manifest_loader.commands`.
+`query`, `tables` (table previews). Routes are thin: they call `manifest_loader.commands`.
 """
 
 from __future__ import annotations

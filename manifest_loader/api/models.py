@@ -179,11 +179,38 @@ class QueryTarget(BaseModel):
 
 class QueryResultModel(BaseModel):
     columns: list[str]
-    rows: list[list[Any]]
+    column_kinds: list[str] = Field(description="Per column, from its values: number, boolean, text, temporal, "
+                                                "binary, json or null (no value to tell)")
+    rows: list[list[Any]] = Field(description="Exact values: decimals and integers beyond 2**53 as strings")
     row_count: int
     truncated: bool
     translated_sql: str | None = Field(description="The PostgreSQL that ran on the Redshift emulator; null when "
                                                    "the SQL ran as given")
     notes: list[str]
     target: QueryTarget
+
+
+class TableColumn(BaseModel):
+    name: str = Field(description="As the warehouse stores it")
+    type: str = Field(description="As the warehouse reports it (information_schema)")
+    nullable: bool
+
+
+class TableDescription(BaseModel):
+    name: str = Field(description="As the manifest names it")
+    stored_name: str
+    loaded: bool
+    row_count: int | None
+    columns: list[TableColumn]
+
+
+class TableList(BaseModel):
+    experiment: str
+    target: QueryTarget
+    tables: list[TableDescription]
+
+
+class TableRows(QueryResultModel):
+    table: str
+    sql: str = Field(description="The statement that read the rows, to run or change in the query panel")
 

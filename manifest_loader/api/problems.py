@@ -11,7 +11,16 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from ..errors import ConnectionFailed, LoaderError, LoadFailed, ManifestError, Problem, SourceError, UsageError
+from ..errors import (
+    ConnectionFailed,
+    LoaderError,
+    LoadFailed,
+    ManifestError,
+    Problem,
+    QueryFailed,
+    SourceError,
+    UsageError,
+)
 from .models import ProblemDetails
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -52,6 +61,8 @@ def loader_problem(exc: LoaderError, *, query: bool = False,
         extra["errors"] = positioned(exc.problems, rename)
         return ApiProblem(422, "Invalid manifest", detail, **extra)
     if isinstance(exc, TranslationError):
+        if exc.position:
+            extra["position"] = {"line": exc.position[0], "column": exc.position[1], "in": "sql"}
         return ApiProblem(422, "Cannot translate the query", detail, **extra)
     if isinstance(exc, SourceError):
         return ApiProblem(422, "Invalid source", detail, **extra)
@@ -61,9 +72,20 @@ def loader_problem(exc: LoaderError, *, query: bool = False,
         return ApiProblem(502, "Cannot connect", detail, **extra)
     if isinstance(exc, LoadFailed):
         if query and exc.message.startswith("query failed"):
+            if isinstance(exc, QueryFailed):
+                extra.update(_query_failure(exc))
             return ApiProblem(400, "Query failed", detail, **extra)
         return ApiProblem(409, "Conflict" if query else "Load failed", detail, **extra)
     return ApiProblem(500, "Loader error", detail, **extra)
+
+
+def _query_failure(exc: QueryFailed) -> dict[str, Any]:
+    """Where a failed statement went wrong: its position, and the translated SQL when the position is in it."""
+    extra: dict[str, Any] = {"translated_sql": exc.translated_sql}
+    if exc.position:
+        extra["position"] = {"line": exc.position[0], "column": exc.position[1],
+                             "in": "translated_sql" if exc.translated_sql else "sql"}
+    return extra
 
 
 class Secrets:

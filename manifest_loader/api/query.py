@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
 from ..errors import LoaderError
 from .models import QueryRequest, QueryResultModel
-from .problems import ApiProblem, loader_problem, problem_doc
+from .problems import loader_problem, problem_doc
 from .service import ServiceDep
+
+if TYPE_CHECKING:
+    from ..query import QueryResult
 
 SNOWFLAKE_QUERY_WAIT = 10.0
 
@@ -24,23 +27,26 @@ def run_sql(service: ServiceDep, body: QueryRequest) -> dict[str, Any]:
     (`translated_sql` shows what ran); the Snowflake emulator translates Snowflake SQL itself.
     """
     from ..commands import query, query_target
-    from ..query import jsonable
 
     path = service.manifest_path(body.experiment) if body.experiment is not None else None
     target = query_target(path, body.target_warehouse, service.env)
-    lock = service.process_lock(target)
-    if lock is not None and not lock.acquire(timeout=SNOWFLAKE_QUERY_WAIT):
-        raise ApiProblem(409, "Snowflake emulator busy", "the Snowflake emulator is in use by a load of this "
-                         f"server; waited {SNOWFLAKE_QUERY_WAIT:.0f}s, try again when it has finished")
-    try:
-        result = query(path, body.sql, body.target_warehouse, env=service.env, lock_timeout=SNOWFLAKE_QUERY_WAIT)
-    except LoaderError as exc:
-        raise loader_problem(exc, query=True) from None
-    finally:
-        if lock is not None:
-            lock.release()
-    rows = [[jsonable(v) for v in row] for row in result.rows[:body.max_rows]]
-    return {"columns": result.columns, "rows": rows, "row_count": len(result.rows),
-            "truncated": len(result.rows) > body.max_rows, "translated_sql": result.translated_sql,
+    with service.warehouse_turn(target, SNOWFLAKE_QUERY_WAIT):
+        try:
+            result = query(path, body.sql, body.target_warehouse, env=service.env,
+                           lock_timeout=SNOWFLAKE_QUERY_WAIT)
+        except LoaderError as exc:
+            raise loader_problem(exc, query=True) from None
+    return result_body(result, body.max_rows)
+
+
+def result_body(result: QueryResult, max_rows: int) -> dict[str, Any]:
+    """A query's result as the API answers it: at most `max_rows` rows of exact JSON values, and their kinds."""
+    from ..result_json import column_kinds, exact_json
+
+    shown = result.rows[:max_rows]
+    target = result.target
+    return {"columns": result.columns, "column_kinds": column_kinds(len(result.columns), shown),
+            "rows": [[exact_json(v) for v in row] for row in shown], "row_count": len(result.rows),
+            "truncated": len(result.rows) > max_rows, "translated_sql": result.translated_sql,
             "notes": list(result.notes),
             "target": {"warehouse": target.warehouse, "dialect": target.dialect.name, "schema": target.schema}}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -64,6 +65,21 @@ class Service:
 
         name = process_lock_name(target)
         return None if name is None else self._lock_named(name)
+
+    @contextlib.contextmanager
+    def warehouse_turn(self, target: Target, wait: float) -> Iterator[None]:
+        """Hold the target's process lock (the Snowflake emulator's) while a query runs; 409 after `wait` s."""
+        lock = self.process_lock(target)
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(timeout=wait):
+            raise ApiProblem(409, "Snowflake emulator busy", "the Snowflake emulator is in use by a load of this "
+                             f"server; waited {wait:.0f}s, try again when it has finished")
+        try:
+            yield
+        finally:
+            lock.release()
 
     @property
     def fakesnow_lock(self) -> threading.Lock:

@@ -55,9 +55,10 @@ class Warehouse(ABC):
         try:
             cursor.execute(sql)
         except Exception as exc:
-            from ..errors import LoadFailed
+            from ..errors import QueryFailed
+            from ..sql_position import in_message
 
-            raise LoadFailed(f"query failed: {self.describe_error(exc)}") from None
+            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc))) from None
         if not cursor.description:
             return [], []
         return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]

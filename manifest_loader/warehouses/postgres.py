@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed
+from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed, QueryFailed
 from ..plan import STAGING_SUFFIX, Step
 from ..progress import Progress
+from ..sql_position import postgres_position
 from ..target import Target, mask_url, url_secrets
 from .base import Warehouse
 
@@ -117,7 +118,7 @@ class PostgresWarehouse(Warehouse):
         try:
             rows = self.session.execute(sql)
         except Exception as exc:
-            raise LoadFailed(f"query failed: {self.describe_error(exc)}") from None
+            raise QueryFailed(f"query failed: {self.describe_error(exc)}", postgres_position(exc, sql)) from None
         columns = [field.name for field in self.session.columns]
         numeric = [i for i, field in enumerate(self.session.columns) if "type_name=numeric" in str(field.type)]
         if not numeric:
