@@ -191,6 +191,7 @@
     try {
       state.experiments = listOf(await api("GET", "/api/experiments"), "experiments");
       renderExperiments();
+      fillExploreExperiments();
       const count = state.experiments.length;
       status.textContent = count ? `${count} experiment${count === 1 ? "" : "s"} found.` :
         "No manifests found in the manifests folder.";
@@ -299,6 +300,7 @@
 
   async function viewPlan(name, scroll) {
     const warehouse = state.warehouse.get(name) || "redshift";
+    followExperiment(name, warehouse);
     const panel = $("plan-panel");
     const body = clear($("plan-body"));
     const status = $("plan-status");
@@ -449,6 +451,7 @@
 
   async function startLoad(name) {
     const warehouse = state.warehouse.get(name) || "redshift";
+    followExperiment(name, warehouse, true);   // its tables and charts are read when the load has finished
     if (state.run && !state.run.finished) {
       setSummary(`Run ${shortId(state.run.id)} is still running; wait for it to finish before starting another.`);
       return;
@@ -469,6 +472,7 @@
     state.run = {id: null, experiment: name, warehouse, started: performance.now(), tables: new Map(),
       finished: false, announced: ""};
     try {
+      await readsSettled();   // the page's own table reads and queries finish first
       const data = await api("POST", `/api/experiments/${encodeURIComponent(name)}/load`,
         {target_warehouse: warehouse});
       state.run.id = data.run_id || data.id;
@@ -617,6 +621,11 @@
     }
     loadHistory();
     loadExperiments();
+    if (run.experiment === explore.experiment) {   // the charts and the tables now hold this run
+      if (run.id) explore.chartRunId = run.id;
+      refreshCharts();
+      if (run.warehouse === explore.warehouse) loadTables();
+    }
   }
 
   // ---------------------------------------------------------------- history and run detail
@@ -658,6 +667,7 @@
     try {
       const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
       clear(box);
+      chartRun(run.id || id);
       const head = el("div", {class: "section-head"},
         el("h3", {}, `Run ${shortId(run.id || id)}`),
         el("button", {type: "button", class: "button-quiet", onclick: () => { show(box, false); }}, "Close"));
@@ -745,12 +755,589 @@
     return box;
   }
 
+  // ================================================================ query panel, table previews, charts (issue 19)
+  //
+  // Three parts that share one selection: the experiment and warehouse chosen in #explore (they follow
+  // the card last used: View plan, the warehouse switch, Load). Values from the warehouse are data:
+  // they reach the page through text nodes only, decimals as the exact strings the API sends.
+
+  const HISTORY_KEY = "manifest-loader:query-history:v1";
+  const HISTORY_KEPT = 15;
+  const PREVIEW_ROWS = 20;
+  const CHART_RUNS = 20;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  const explore = {
+    experiment: null,       // the experiment's name (its file stem), what the API takes
+    warehouse: "redshift",
+    tablesRequest: 0,
+    queryRequest: 0,
+    chartsRequest: 0,
+    chartRunId: null,       // the run whose per-table times are drawn (a run detail opened), else the latest
+    reads: new Set(),       // this page's requests that read a warehouse, still running
+  };
+
+  /** An API call that reads a warehouse. A load waits for them: the Snowflake emulator serves one at a time. */
+  function warehouseRead(method, path, body) {
+    const request = api(method, path, body);
+    explore.reads.add(request);
+    const done = () => explore.reads.delete(request);
+    request.then(done, done);
+    return request;
+  }
+
+  function readsSettled() {
+    return Promise.allSettled([...explore.reads]);
+  }
+
+  function validExperiments() {
+    return state.experiments.filter((exp) => exp.valid !== false && !problemLines(exp).length && !exp.error);
+  }
+
+  function experimentByName(name) {
+    return state.experiments.find((exp) => String(exp.name) === name) || null;
+  }
+
+  /** The experiment list changed: refill the select, keep the selection when it still exists. */
+  function fillExploreExperiments() {
+    const select = $("explore-experiment");
+    const choices = validExperiments();
+    const wanted = choices.some((exp) => exp.name === explore.experiment) ? explore.experiment
+      : (choices[0] ? String(choices[0].name) : null);
+    select.replaceChildren(...choices.map((exp) => el("option", {value: exp.name}, String(exp.name))));
+    if (!choices.length) select.append(el("option", {value: ""}, "no valid experiment"));
+    const changed = wanted !== explore.experiment;
+    explore.experiment = wanted;
+    if (wanted) select.value = wanted;
+    if (changed && wanted) {
+      explore.warehouse = state.warehouse.get(wanted) || experimentTarget(experimentByName(wanted) || {});
+      syncExploreWarehouse();
+    }
+    if (changed) refreshExplore();
+  }
+
+  function syncExploreWarehouse() {
+    for (const input of document.querySelectorAll('input[name="explore-warehouse"]')) {
+      input.checked = input.value === explore.warehouse;
+    }
+  }
+
+  /** A card was used (plan, switch, load): the query panel, tables and charts follow it (quiet: read nothing now). */
+  function followExperiment(name, warehouse, quiet) {
+    if (!experimentByName(name) || !validExperiments().some((exp) => exp.name === name)) return;
+    if (explore.experiment === name && explore.warehouse === warehouse) return;
+    const sameExperiment = explore.experiment === name;
+    explore.experiment = name;
+    explore.warehouse = warehouse;
+    $("explore-experiment").value = name;
+    syncExploreWarehouse();
+    if (!sameExperiment) explore.chartRunId = null;
+    if (!quiet) refreshExplore(sameExperiment);
+  }
+
+  function refreshExplore(tablesOnly) {
+    loadTables();
+    if (!tablesOnly) refreshCharts();
+  }
+
+  // ---------------------------------------------------------------- the query panel
+
+  async function runQuery() {
+    const sql = $("query-sql").value;
+    const status = $("query-status");
+    if (!explore.experiment) {
+      status.textContent = "Choose an experiment first.";
+      return;
+    }
+    if (!sql.trim()) {
+      status.textContent = "Write a statement first.";
+      return;
+    }
+    const request = ++explore.queryRequest;
+    const experimentName = explore.experiment;
+    const warehouse = explore.warehouse;
+    const cap = Number($("query-cap").value);
+    const panel = $("query-panel");
+    panel.setAttribute("aria-busy", "true");
+    panel.dataset.state = "running";
+    status.textContent = `Running on ${warehouse}…`;
+    const started = performance.now();
+    try {
+      const data = await warehouseRead("POST", "/api/query",
+        {sql, experiment: experimentName, target_warehouse: warehouse, max_rows: cap});
+      if (request !== explore.queryRequest) return;
+      const seconds = (performance.now() - started) / 1000;
+      hideQueryError();
+      showTranslation(data.translated_sql, data.notes || []);
+      renderResult($("query-result"), data, "query-result-table", "Result of the query");
+      const shown = data.rows.length;
+      const total = Number(data.row_count);
+      const rowsText = `${fmtInt(total)} row${total === 1 ? "" : "s"}`;
+      status.textContent = (data.truncated ? `${rowsText}; showing first ${fmtInt(shown)}` : rowsText) +
+        ` · ${fmtSeconds(seconds)} · ${warehouse}, schema ${(data.target && data.target.schema) || "?"}`;
+      panel.dataset.state = "ok";
+      rememberQuery({sql, experiment: experimentName, warehouse, ok: true, rows: total});
+    } catch (err) {
+      if (request !== explore.queryRequest) return;
+      const seconds = (performance.now() - started) / 1000;
+      clear($("query-result"));
+      const problem = err.problem || {};
+      showTranslation(problem.translated_sql || null, problem.notes || []);
+      showQueryError(err, sql);
+      status.textContent = `The query failed after ${fmtSeconds(seconds)}.`;
+      panel.dataset.state = "error";
+      rememberQuery({sql, experiment: experimentName, warehouse, ok: false});
+    } finally {
+      if (request === explore.queryRequest) panel.removeAttribute("aria-busy");
+    }
+  }
+
+  /** A result as a table: header text exactly as the warehouse named the columns, cells as typed. */
+  function renderResult(box, data, id, caption) {
+    clear(box);
+    const columns = data.columns || [];
+    const kinds = data.column_kinds || [];
+    if (!columns.length) {
+      box.append(el("p", {class: "muted"}, "The statement returned no columns."));
+      return;
+    }
+    const table = el("table", {class: "data-table result-table", id},
+      el("caption", {class: "visually-hidden"}, caption),
+      el("thead", {}, el("tr", {}, columns.map((name, i) =>
+        el("th", {scope: "col", class: kinds[i] === "number" ? "num" : null, "data-kind": kinds[i] || null},
+          String(name))))),
+      el("tbody", {}, (data.rows || []).map((row) => el("tr", {},
+        row.map((value, i) => resultCell(value, kinds[i]))))));
+    box.append(table);
+    if (!(data.rows || []).length) box.append(el("p", {class: "muted"}, "No rows."));
+  }
+
+  /** NULL is a marked cell, an empty string an empty one; numbers (exact decimal strings too) right-aligned. */
+  function resultCell(value, kind) {
+    if (value === null || value === undefined) {
+      return el("td", {class: "null", "data-null": ""}, el("span", {class: "null-mark"}, "NULL"));
+    }
+    const numeric = kind === "number" || typeof value === "number";
+    const cls = numeric ? "num" : null;
+    if (value === "") {
+      return el("td", {class: "empty", "data-empty": ""}, el("span", {class: "visually-hidden"}, "empty string"));
+    }
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    return el("td", {class: cls}, text);
+  }
+
+  function hideQueryError() {
+    const box = $("query-error");
+    clear(box);
+    show(box, false);
+  }
+
+  /** The warehouse's message, and where it points: the line with a caret under the column. */
+  function showQueryError(err, sql) {
+    const box = clear($("query-error"));
+    const problem = err.problem || {};
+    box.append(el("p", {class: "error-heading"}, problem.title ? `${problem.title}:` : "The query failed:"));
+    box.append(el("pre", {class: "error-text"}, `error: ${err.message}`));
+    const position = errorPosition(problem, err.message);
+    if (position) {
+      const inTranslation = position.in === "translated_sql" && problem.translated_sql;
+      const source = inTranslation ? String(problem.translated_sql) : sql;
+      const lines = source.split("\n");
+      const line = lines[position.line - 1];
+      box.dataset.line = position.line;
+      box.dataset.column = position.column;
+      box.append(el("p", {class: "error-where"},
+        `at line ${position.line}, column ${position.column}` +
+        (inTranslation ? " of the translated SQL (show it below)" : " of your SQL")));
+      if (line !== undefined) {
+        box.append(el("pre", {class: "error-excerpt", "aria-hidden": "true"},
+          `${line}\n${" ".repeat(Math.max(0, position.column - 1))}^`));
+      }
+      if (!inTranslation) moveCaret($("query-sql"), lines, position);
+    }
+    show(box, true);
+  }
+
+  /** The structured position the API sends, else one read from the message (sqlglot's and our translator's). */
+  function errorPosition(problem, message) {
+    const p = problem.position;
+    if (p && Number(p.line) > 0) return {line: Number(p.line), column: Math.max(1, Number(p.column) || 1), in: p.in};
+    const m = /\bline (\d+), col(?:umn)?:? (\d+)/i.exec(String(message || ""));
+    return m ? {line: Number(m[1]), column: Number(m[2]), in: "sql"} : null;
+  }
+
+  function moveCaret(textarea, lines, position) {
+    let offset = 0;
+    for (let i = 0; i < position.line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+    offset = Math.min(textarea.value.length, offset + position.column - 1);
+    textarea.setSelectionRange(offset, offset);
+  }
+
+  /** On the Redshift emulator: what ran, behind a toggle whose label counts what was not emulated. */
+  function showTranslation(translated, notes) {
+    const box = $("query-translation");
+    const toggle = $("query-translation-toggle");
+    if (!translated) {
+      show(box, false);
+      return;
+    }
+    show(box, true);
+    $("query-translation-sql").replaceChildren(highlightSql(String(translated)));
+    const label = $("query-translation-notes-count");
+    label.classList.toggle("not-emulated", notes.length > 0);
+    label.textContent = notes.length
+      ? `${notes.length} thing${notes.length === 1 ? "" : "s"} not emulated: ${notes.join("; ")}`
+      : "translated to PostgreSQL; everything in it is emulated";
+    setTranslationOpen(toggle.getAttribute("aria-expanded") === "true");
+  }
+
+  function setTranslationOpen(open) {
+    const toggle = $("query-translation-toggle");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    toggle.textContent = open ? "Hide the translated SQL" : "Show the translated SQL";
+    show($("query-translation-body"), open);
+  }
+
+  // ---------------------------------------------------------------- query history (this browser only)
+
+  function readHistory() {
+    try {
+      const list = JSON.parse(window.localStorage.getItem(HISTORY_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((h) => h && typeof h.sql === "string") : [];
+    } catch (_) {
+      return [];   // storage off (private window) or damaged: no history, no error
+    }
+  }
+
+  function rememberQuery(entry) {
+    const list = readHistory().filter((h) => !(h.sql === entry.sql && h.experiment === entry.experiment &&
+      h.warehouse === entry.warehouse));
+    list.unshift(Object.assign({at: new Date().toISOString()}, entry));
+    try {
+      window.localStorage.setItem(HISTORY_KEY, JSON.stringify(list.slice(0, HISTORY_KEPT)));
+    } catch (_) { /* storage full or off: the history is a convenience */ }
+    renderHistory();
+  }
+
+  function renderHistory() {
+    const list = clear($("query-history"));
+    const entries = readHistory();
+    show($("query-history-empty"), !entries.length);
+    show($("query-history-clear"), entries.length > 0);
+    for (const h of entries) {
+      const firstLine = h.sql.trim().split("\n")[0];
+      const outcome = h.ok ? `${fmtInt(h.rows)} row${h.rows === 1 ? "" : "s"}` : "failed";
+      list.append(el("li", {},
+        el("button", {type: "button", class: "history-entry", title: h.sql,
+          "aria-label": `Put back: ${firstLine} (${h.experiment} on ${h.warehouse}, ${outcome})`,
+          onclick: () => recallQuery(h)},
+          el("code", {class: "history-sql"}, firstLine),
+          el("span", {class: "muted history-meta"}, `${h.experiment} · ${h.warehouse} · ${outcome}`))));
+    }
+  }
+
+  function recallQuery(h) {
+    if (h.experiment && validExperiments().some((exp) => exp.name === h.experiment)) {
+      followExperiment(h.experiment, h.warehouse || explore.warehouse);
+    }
+    const editor = $("query-sql");
+    editor.value = h.sql;
+    editor.focus();
+  }
+
+  // ---------------------------------------------------------------- table previews
+
+  async function loadTables() {
+    const list = clear($("tables-list"));
+    const status = $("tables-status");
+    const name = explore.experiment;
+    const warehouse = explore.warehouse;
+    show($("table-preview"), false);
+    if (!name) {
+      status.textContent = "No experiment to show.";
+      return;
+    }
+    const request = ++explore.tablesRequest;
+    status.textContent = `Reading the tables of ${name} in ${warehouse}…`;
+    try {
+      const data = await warehouseRead("GET", `/api/experiments/${encodeURIComponent(name)}/tables?target_warehouse=${
+        encodeURIComponent(warehouse)}`);
+      if (request !== explore.tablesRequest) return;
+      const tables = data.tables || [];
+      const loaded = tables.filter((t) => t.loaded);
+      status.textContent = loaded.length
+        ? `${loaded.length} of ${tables.length} tables loaded in ${warehouse}, schema ${data.target.schema}.`
+        : `Nothing loaded yet: press Load on ${name} with ${warehouse} chosen.`;
+      for (const t of tables) list.append(tableCard(name, warehouse, t));
+    } catch (err) {
+      if (request !== explore.tablesRequest) return;
+      status.textContent = "";
+      list.append(el("li", {}, errorBlock(`Cannot read the tables of ${name} in ${warehouse}`, err)));
+    }
+  }
+
+  function tableCard(name, warehouse, t) {
+    const card = el("li", {class: `table-card${t.loaded ? "" : " not-loaded"}`, "data-table": t.name});
+    const headingId = `table-${t.name.replace(/[^A-Za-z0-9_-]/g, "_")}-heading`;
+    card.append(el("div", {class: "table-card-head"},
+      el("h4", {id: headingId, class: "table-name"}, t.stored_name || t.name),
+      el("span", {class: "muted row-count"}, t.loaded ? `${fmtInt(t.row_count)} rows` : "not loaded")));
+    if (!t.loaded) return card;
+    const columns = t.columns || [];
+    card.append(el("details", {class: "columns"},
+      el("summary", {}, `${columns.length} column${columns.length === 1 ? "" : "s"}`),
+      el("table", {class: "data-table column-table"},
+        el("caption", {class: "visually-hidden"}, `Columns of ${t.name}`),
+        el("thead", {}, el("tr", {}, el("th", {scope: "col"}, "column"), el("th", {scope: "col"}, "type"),
+          el("th", {scope: "col"}, "null"))),
+        el("tbody", {}, columns.map((c) => el("tr", {},
+          el("td", {class: "table-name"}, c.name), el("td", {class: "column-type"}, el("code", {}, c.type)),
+          el("td", {}, c.nullable ? "yes" : "no")))))));
+    card.append(el("button", {type: "button", class: "button-secondary preview-button",
+      "aria-describedby": headingId, onclick: () => previewTable(name, warehouse, t)}, "First rows"));
+    return card;
+  }
+
+  async function previewTable(name, warehouse, t) {
+    const box = $("table-preview");
+    clear(box);
+    show(box, true);
+    box.dataset.table = t.name;
+    box.append(el("p", {class: "muted", role: "status"}, `Reading the first rows of ${t.name}…`));
+    try {
+      const data = await warehouseRead("GET", `/api/experiments/${encodeURIComponent(name)}/tables/${
+        encodeURIComponent(t.name)}/rows?target_warehouse=${encodeURIComponent(warehouse)}&limit=${PREVIEW_ROWS}`);
+      clear(box);
+      box.append(el("div", {class: "section-head"},
+        el("h3", {}, `First rows of ${t.stored_name || t.name}`),
+        el("div", {class: "actions tight"},
+          el("button", {type: "button", class: "button-quiet", onclick: () => {
+            $("query-sql").value = data.sql;
+            $("query-sql").focus();
+          }}, "Open in the editor"),
+          el("button", {type: "button", class: "button-quiet", onclick: () => show(box, false)}, "Close"))));
+      box.append(el("p", {class: "muted preview-status"},
+        `${fmtInt(data.rows.length)} of ${fmtInt(t.row_count)} rows · ${warehouse}`),
+      el("pre", {class: "sql preview-sql"}, el("code", {}, highlightSql(String(data.sql)))));
+      const result = el("div", {class: "table-scroll result-scroll"});
+      renderResult(result, data, null, `First rows of ${t.name}`);
+      box.append(result);
+      box.focus();
+    } catch (err) {
+      clear(box);
+      box.append(errorBlock(`Cannot read ${t.name}`, err));
+    }
+  }
+
+  // ---------------------------------------------------------------- charts (SVG drawn here, nothing fetched)
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value !== null && value !== undefined) node.setAttribute(key, String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** A round upper bound for an axis: 1, 2 or 5 times a power of ten. */
+  function niceMax(value) {
+    if (!(value > 0)) return 1;
+    const power = Math.pow(10, Math.floor(Math.log10(value)));
+    for (const step of [1, 2, 5, 10]) if (value <= step * power) return step * power;
+    return 10 * power;
+  }
+
+  /** Axis ticks: short, the unit is in the chart's title. */
+  function fmtCompact(n) {
+    if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
+    if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
+    return `${+n.toFixed(2)}`;
+  }
+
+  function fmtRate(n) {
+    if (n === null || !Number.isFinite(n)) return "–";
+    if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M rows/s`;
+    if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k rows/s`;
+    return `${n.toFixed(0)} rows/s`;
+  }
+
+  /** Vertical bars, one mark per item: {key, label, value, text, cls}. Each mark has a <title> for pointers. */
+  function columnChart(figure, {id, title, description, items, format, empty}) {
+    clear(figure);
+    figure.append(el("figcaption", {id: `${id}-title`}, title));
+    if (!items.length) {
+      figure.append(el("p", {class: "muted"}, empty));
+      return;
+    }
+    const width = 400, height = 190, left = 48, right = 8, top = 10, bottom = 26;
+    const max = niceMax(Math.max(...items.map((i) => i.value || 0)));
+    const plotW = width - left - right, plotH = height - top - bottom;
+    const slot = plotW / items.length;
+    const barW = Math.max(2, Math.min(28, slot * 0.7));
+    const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img",
+      "aria-labelledby": `${id}-title ${id}-desc`, preserveAspectRatio: "xMidYMid meet"},
+    svg("desc", {id: `${id}-desc`}, description));
+    for (const f of [0, 0.5, 1]) {
+      const y = top + plotH * (1 - f);
+      chart.append(svg("line", {x1: left, x2: width - right, y1: y, y2: y, class: "grid"}),
+        svg("text", {x: left - 6, y: y + 4, class: "tick", "text-anchor": "end"}, format(max * f)));
+    }
+    items.forEach((item, i) => {
+      const h = Math.max(item.value > 0 ? 1 : 0, (item.value || 0) / max * plotH);
+      const x = left + slot * i + (slot - barW) / 2;
+      chart.append(svg("rect", {x: x.toFixed(1), y: (top + plotH - h).toFixed(1), width: barW.toFixed(1),
+        height: h.toFixed(1), class: `mark ${item.cls || ""}`, "data-key": item.key},
+      svg("title", {}, item.text)));
+    });
+    const first = items[0].label, last = items[items.length - 1].label;
+    chart.append(svg("text", {x: left, y: height - 8, class: "tick"}, first));
+    if (items.length > 1) chart.append(svg("text", {x: width - right, y: height - 8, class: "tick", "text-anchor": "end"}, last));
+    figure.append(chart, dataTable(`${title}: the numbers`, ["run", "value"], items.map((i) => [i.label, i.text])));
+  }
+
+  /** Horizontal bars with their names and values written beside them: one mark per item. */
+  function barChart(figure, {id, title, description, items, format, empty}) {
+    clear(figure);
+    figure.append(el("figcaption", {id: `${id}-title`}, title));
+    if (!items.length) {
+      figure.append(el("p", {class: "muted"}, empty));
+      return;
+    }
+    const width = 400, row = 26, left = 110, right = 56, top = 4;
+    const height = top * 2 + row * items.length;
+    const max = Math.max(...items.map((i) => i.value || 0)) || 1;
+    const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img",
+      "aria-labelledby": `${id}-title ${id}-desc`}, svg("desc", {id: `${id}-desc`}, description));
+    items.forEach((item, i) => {
+      const y = top + row * i;
+      const w = Math.max(item.value > 0 ? 1 : 0, (item.value || 0) / max * (width - left - right));
+      const label = item.label.length > 18 ? `${item.label.slice(0, 17)}…` : item.label;
+      chart.append(
+        svg("text", {x: left - 6, y: y + row / 2 + 4, class: "tick", "text-anchor": "end"}, label),
+        svg("rect", {x: left, y: y + 4, width: w.toFixed(1), height: row - 8, class: `mark ${item.cls || ""}`,
+          "data-key": item.key}, svg("title", {}, item.text)),
+        svg("text", {x: left + w + 4, y: y + row / 2 + 4, class: "tick"}, format(item.value)));
+    });
+    figure.append(chart, dataTable(`${title}: the numbers`, ["table", "seconds"], items.map((i) => [i.label, i.text])));
+  }
+
+  /** The chart's numbers as a table, one click away: for screen readers and for copying. */
+  function dataTable(summary, headings, rows) {
+    return el("details", {class: "chart-data"}, el("summary", {}, "Show the numbers"),
+      el("table", {class: "data-table"}, el("caption", {class: "visually-hidden"}, summary),
+        el("thead", {}, el("tr", {}, headings.map((h) => el("th", {scope: "col"}, h)))),
+        el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))))));
+  }
+
+  async function refreshCharts() {
+    const status = $("charts-status");
+    const exp = explore.experiment ? experimentByName(explore.experiment) : null;
+    if (!exp) {
+      status.textContent = "No experiment to chart.";
+      return;
+    }
+    const request = ++explore.chartsRequest;
+    const manifestName = exp.manifest_name || exp.name;
+    try {
+      const data = await api("GET", `/api/runs?experiment=${encodeURIComponent(manifestName)}&limit=${CHART_RUNS}`);
+      if (request !== explore.chartsRequest) return;
+      const runs = listOf(data, "runs").filter((r) => r.status !== "running").reverse();   // oldest first
+      status.textContent = runs.length
+        ? `The last ${runs.length} finished run${runs.length === 1 ? "" : "s"} of ${manifestName}, oldest first.`
+        : `No finished run of ${manifestName} yet.`;
+      const mark = (r) => `run-${r.status === "failed" || r.status === "abandoned" ? "failed" : (r.warehouse || "other")}`;
+      const label = (r) => fmtTime(r.started_at).slice(5, 16);
+      columnChart($("chart-duration"), {
+        id: "chart-duration-svg", title: `Load duration of ${manifestName} (seconds)`, format: fmtCompact,
+        description: `One bar per run, ${runs.length} runs, height the seconds the load took.`,
+        empty: "No runs to draw yet.",
+        items: runs.map((r) => ({key: r.id, label: label(r), value: runDuration(r) || 0, cls: mark(r),
+          text: `${fmtTime(r.started_at)} ${r.warehouse} ${r.status}: ${fmtSeconds(runDuration(r))}`})),
+      });
+      columnChart($("chart-throughput"), {
+        id: "chart-throughput-svg", title: `Rows loaded per second by ${manifestName}`, format: fmtCompact,
+        description: `One bar per run, ${runs.length} runs, height the rows loaded per second.`,
+        empty: "No runs to draw yet.",
+        items: runs.map((r) => {
+          const seconds = runDuration(r);
+          const rate = seconds > 0 ? Number(r.rows || 0) / seconds : 0;
+          return {key: r.id, label: label(r), value: rate, cls: mark(r),
+            text: `${fmtTime(r.started_at)} ${r.warehouse} ${r.status}: ${fmtInt(r.rows)} rows, ${fmtRate(rate)}`};
+        }),
+      });
+      const chosen = runs.find((r) => r.id === explore.chartRunId) || runs[runs.length - 1];
+      await drawTableTimes(chosen, request);
+    } catch (err) {
+      if (request !== explore.chartsRequest) return;
+      status.textContent = `Cannot draw the runs: ${err.message}`;
+    }
+  }
+
+  async function drawTableTimes(run, request) {
+    const figure = $("chart-tables");
+    if (!run) {
+      barChart(figure, {id: "chart-tables-svg", title: "Time per table", items: [], empty: "No run selected.",
+        format: fmtSeconds, description: ""});
+      return;
+    }
+    const detail = await api("GET", `/api/runs/${encodeURIComponent(run.id)}`);
+    if (request !== undefined && request !== explore.chartsRequest) return;
+    const tables = (detail.tables || []).map((t) => ({key: t.table_name, label: t.table_name,
+      value: Number(t.seconds || 0), cls: `run-${detail.warehouse || "other"}`,
+      text: `${t.table_name}: ${fmtSeconds(t.seconds)}, ${fmtInt(t.rows)} rows (${t.status})`}));
+    figure.dataset.runId = detail.id;
+    barChart(figure, {id: "chart-tables-svg", items: tables, format: fmtSeconds,
+      title: `Time per table, run ${shortId(detail.id)} (${detail.warehouse}, ${fmtTime(detail.started_at)})`,
+      description: `One bar per table of run ${shortId(detail.id)}, length the seconds its load took.`,
+      empty: "This run recorded no per-table times."});
+  }
+
+  /** A run detail was opened: its per-table times are drawn. */
+  function chartRun(id) {
+    explore.chartRunId = id;
+    drawTableTimes({id}).catch(() => { /* the detail shows the error */ });
+  }
+
+  function setupExplore() {
+    $("explore-experiment").addEventListener("change", (event) => {
+      const name = event.target.value;
+      followExperiment(name, state.warehouse.get(name) || experimentTarget(experimentByName(name) || {}));
+    });
+    for (const input of document.querySelectorAll('input[name="explore-warehouse"]')) {
+      input.addEventListener("change", () => {
+        if (!input.checked) return;
+        explore.warehouse = input.value;
+        loadTables();
+      });
+    }
+    $("query-run").addEventListener("click", runQuery);
+    $("query-sql").addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        runQuery();
+      }
+    });
+    $("query-translation-toggle").addEventListener("click", () =>
+      setTranslationOpen($("query-translation-toggle").getAttribute("aria-expanded") !== "true"));
+    $("query-history-clear").addEventListener("click", () => {
+      try { window.localStorage.removeItem(HISTORY_KEY); } catch (_) { /* nothing kept */ }
+      renderHistory();
+    });
+    $("tables-refresh").addEventListener("click", loadTables);
+    renderHistory();
+  }
+
   // ---------------------------------------------------------------- start
 
   document.addEventListener("DOMContentLoaded", () => {
     $("refresh-experiments").addEventListener("click", loadExperiments);
     $("refresh-history").addEventListener("click", loadHistory);
     $("validate-button").addEventListener("click", validate);
+    setupExplore();
     loadExperiments();
     loadHistory();
   });
