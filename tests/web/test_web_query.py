@@ -218,6 +218,9 @@ def check_snowflake_queries(page: Any, data: list[dict[str, Any]]) -> None:
                     "order by notes nulls last")
     assert result_cells(page) == [[str(empty_id), "<EMPTY>"], [str(null_id), "<NULL>"]]
     screenshot(page, "16-query-snowflake", locator=page.locator("#query-panel"))
+    exact_sum = sum((r["total"] for r in data), Decimal(0))
+    run_query(page, "select sum(total) as exact_sum, count(*) as n from orders")
+    assert result_cells(page) == [[str(exact_sum), "500"]]
     run_query(page, "select * form orders")
     expect(page.locator("#query-error .error-where")).to_have_text(re.compile(r"^at line 1, column \d+ of your SQL$"))
 
