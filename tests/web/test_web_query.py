@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow.parquet as pq
-from pagekit import Served, Watched, screenshot, watch
+from pagekit import Served, Watched, screenshot
 
 try:
     from playwright.sync_api import expect
@@ -98,6 +98,7 @@ def test_query_tables_and_charts_on_both_emulators(laptop: Watched, served: Serv
     check_snowflake_queries(page, data)
     check_charts(page, served)
     check_history(page)
+    check_keyboard_and_narrow(page)
 
 
 def check_tables(page: Any, served: Served, data: list[dict[str, Any]]) -> None:
@@ -269,34 +270,25 @@ def expected_orders(rows: list[dict[str, Any]]) -> list[list[str]]:
              r["status"]] for r in rows]
 
 
-def test_query_panel_keyboard_and_narrow(browser: Any, served: Served) -> None:
-    """Labels, focus order and a visible focus ring in the panel; nothing wider than a phone's screen."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="en-US", timezone_id="UTC")
-    try:
-        page = context.new_page()
-        watched = watch(page, served.url)
-        page.goto(served.url)
-        expect(page.locator("#tables-list .table-card")).to_have_count(4)
-        editor = page.get_by_label("SQL", exact=True)
-        editor.focus()
-        order = []
-        for _ in range(4):
-            page.keyboard.press("Tab")
-            focused = page.locator(":focus")
-            order.append(focused.evaluate("e => e.id || e.textContent.trim()"))
-            assert focused.evaluate("e => getComputedStyle(e).outlineStyle") != "none", order[-1]
-        assert order[:2] == ["query-run", "query-cap"], order
-        editor.fill("select 1 as one, '' as empty_text, null as nothing")
-        editor.press("Control+Enter")
-        expect(page.locator("#query-panel")).to_have_attribute("data-state", "ok")
-        assert result_cells(page) == [["1", "<EMPTY>", "<NULL>"]]
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
-        page.locator("#explore").scroll_into_view_if_needed()
-        screenshot(page, "19-phone-query")
-        page.locator("#charts").scroll_into_view_if_needed()
-        screenshot(page, "20-phone-charts")
-        watched.check()
-    finally:
-        context.close()
+def check_keyboard_and_narrow(page: Any) -> None:
+    """Focus order and a visible focus ring in the panel; on a phone-wide window nothing is wider than it."""
+    editor = page.get_by_label("SQL", exact=True)
+    editor.focus()
+    order = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        focused = page.locator(":focus")
+        order.append(focused.evaluate("e => e.id || e.textContent.trim()"))
+        assert focused.evaluate("e => getComputedStyle(e).outlineStyle") != "none", order[-1]
+    assert order[:2] == ["query-run", "query-cap"], order
+    page.set_viewport_size({"width": 390, "height": 844})
+    editor.fill("select 1 as one, '' as empty_text, null as nothing")
+    editor.press("Control+Enter")
+    expect(page.locator("#query-panel")).to_have_attribute("data-state", "ok")
+    assert result_cells(page) == [["1", "<EMPTY>", "<NULL>"]]
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
+    page.locator("#explore").scroll_into_view_if_needed()
+    screenshot(page, "19-phone-query")
+    page.locator("#charts").scroll_into_view_if_needed()
+    screenshot(page, "20-phone-charts")
