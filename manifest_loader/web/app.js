@@ -1165,22 +1165,28 @@
     return `${n.toFixed(0)} rows/s`;
   }
 
-  /** Vertical bars, one mark per item: {key, label, value, text, cls}. Each mark has a <title> for pointers. */
-  function columnChart(figure, {id, title, description, items, format, empty}) {
+  /** A chart's caption and its <svg role="img"> labelled by caption and description; null when nothing to draw. */
+  function chartFrame(figure, {id, title, description, items, empty}, width, height) {
     clear(figure);
     figure.append(el("figcaption", {id: `${id}-title`}, title));
     if (!items.length) {
       figure.append(el("p", {class: "muted"}, empty));
-      return;
+      return null;
     }
+    return svg("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img",
+      "aria-labelledby": `${id}-title ${id}-desc`}, svg("desc", {id: `${id}-desc`}, description));
+  }
+
+  /** Vertical bars, one mark per item: {key, label, value, text, cls}. Each mark has a <title> for pointers. */
+  function columnChart(figure, spec) {
+    const {title, items, format} = spec;
     const width = 400, height = 190, left = 48, right = 8, top = 10, bottom = 26;
+    const chart = chartFrame(figure, spec, width, height);
+    if (!chart) return;
     const max = niceMax(Math.max(...items.map((i) => i.value || 0)));
     const plotW = width - left - right, plotH = height - top - bottom;
     const slot = plotW / items.length;
     const barW = Math.max(2, Math.min(28, slot * 0.7));
-    const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img",
-      "aria-labelledby": `${id}-title ${id}-desc`, preserveAspectRatio: "xMidYMid meet"},
-    svg("desc", {id: `${id}-desc`}, description));
     for (const f of [0, 0.5, 1]) {
       const y = top + plotH * (1 - f);
       chart.append(svg("line", {x1: left, x2: width - right, y1: y, y2: y, class: "grid"}),
@@ -1200,18 +1206,12 @@
   }
 
   /** Horizontal bars with their names and values written beside them: one mark per item. */
-  function barChart(figure, {id, title, description, items, format, empty}) {
-    clear(figure);
-    figure.append(el("figcaption", {id: `${id}-title`}, title));
-    if (!items.length) {
-      figure.append(el("p", {class: "muted"}, empty));
-      return;
-    }
+  function barChart(figure, spec) {
+    const {title, items, format} = spec;
     const width = 400, row = 26, left = 110, right = 56, top = 4;
-    const height = top * 2 + row * items.length;
+    const chart = chartFrame(figure, spec, width, top * 2 + row * items.length);
+    if (!chart) return;
     const max = Math.max(...items.map((i) => i.value || 0)) || 1;
-    const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img",
-      "aria-labelledby": `${id}-title ${id}-desc`}, svg("desc", {id: `${id}-desc`}, description));
     items.forEach((item, i) => {
       const y = top + row * i;
       const w = Math.max(item.value > 0 ? 1 : 0, (item.value || 0) / max * (width - left - right));
