@@ -29,10 +29,21 @@ def token_start(line: int, end_col: int, token: str | None) -> tuple[int, int]:
     return line, end_col
 
 
-def in_message(text: str) -> tuple[int, int] | None:
-    """The position sqlglot wrote into an error message, if any."""
+def in_message(text: str, sql: str) -> tuple[int, int] | None:
+    """The position sqlglot wrote into an error message about `sql`, moved to the start of the word it ends."""
     match = _SQLGLOT_POSITION.search(text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if not match:
+        return None
+    line, col = int(match.group(1)), int(match.group(2))
+    lines = sql.split("\n")
+    if 1 <= line <= len(lines) and 1 <= col <= len(lines[line - 1]):
+        text_line = lines[line - 1]
+        start = col
+        while start > 1 and (text_line[start - 2].isalnum() or text_line[start - 2] == "_"):
+            start -= 1
+        if text_line[col - 1].isalnum() or text_line[col - 1] == "_":
+            return line, start
+    return line, col
 
 
 def postgres_position(exc: BaseException, sql: str) -> tuple[int, int] | None:

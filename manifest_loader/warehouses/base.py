@@ -58,7 +58,7 @@ class Warehouse(ABC):
             from ..errors import QueryFailed
             from ..sql_position import in_message
 
-            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc))) from None
+            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc), sql)) from None
         if not cursor.description:
             return [], []
         return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from loadkit import copy_example, parquet_columns
 
 from manifest_loader.api import create_app
-from manifest_loader.sql_position import line_col, token_start
+from manifest_loader.sql_position import in_message, line_col, token_start
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_a_failed_query_says_where(client: TestClient) -> None:
     assert body["position"] == {"line": 3, "column": 3, "in": "translated_sql"}
     # fakesnow's parser (sqlglot) names the line and column in its message.
     body = problem("select 1\nform orders", "snowflake")
-    assert body["position"]["line"] == 2 and body["position"]["in"] == "sql"
+    assert body["position"] == {"line": 2, "column": 6, "in": "sql"}
 
 
 def test_big_integers_stay_exact_in_json(client: TestClient) -> None:
@@ -120,3 +120,8 @@ def test_positions_from_offsets_and_tokens() -> None:
     assert line_col("select x", 1) == (1, 1)
     assert token_start(1, 20, "orders") == (1, 15)
     assert token_start(3, 2, "longer than the column") == (3, 2)
+    # sqlglot (through fakesnow) points at the last character of the word it stopped at.
+    assert in_message("Invalid expression / Unexpected token. Line 2, Col: 11.", "select 1\nform orders") == (2, 6)
+    assert in_message("Unexpected token. Line 1, Col: 9.", "select 1,") == (1, 9)
+    assert in_message("Line 7, Col: 1.", "select 1") == (7, 1)
+    assert in_message("no position here", "select 1") is None

@@ -223,7 +223,8 @@ def check_snowflake_queries(page: Any, data: list[dict[str, Any]]) -> None:
     run_query(page, "select sum(total) as exact_sum, count(*) as n from orders")
     assert result_cells(page) == [[str(exact_sum), "500"]]
     run_query(page, "select * form orders")
-    expect(page.locator("#query-error .error-where")).to_have_text(re.compile(r"^at line 1, column \d+ of your SQL$"))
+    expect(page.locator("#query-error .error-where")).to_have_text("at line 1, column 15 of your SQL")
+    expect(page.locator("#query-error .error-excerpt")).to_have_text("select * form orders\n              ^")
 
 
 def check_charts(page: Any, served: Served) -> None:
