@@ -163,7 +163,7 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
         loaded = read_ledger(connection, target, renderer)
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded)
         if not force and not needs_work(resolved, loaded):
-            progress.event("message", message="no changes: every table already holds exactly these files")
+            # No message here: the caller says "No changes" once (ApplyResult.changed is False).
             return ApplyResult(run_id, False, plan, target)
         staged = stage_plan(plan, progress)
         if one_shot:

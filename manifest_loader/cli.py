@@ -31,6 +31,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 WAREHOUSES = click.Choice(["redshift", "snowflake"])
 
 
+# Set in ctx.meta by `apply --json`: its JsonProgress, which ends the stream on every path.
+JSON_EVENTS = "manifest_loader.json_events"
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print a line; a reader that went away (a closed pipe) changes nothing about the outcome."""
+    from .output import write_line
+
+    write_line(text, sys.stderr if err else sys.stdout)
+
+
+def _fail(exc: BaseException, exit_code: int, text: str) -> None:
+    """End the command: as the final JSON event under `apply --json`, else as text on stderr."""
+    from .progress import JsonProgress, failure_event
+
+    events = click.get_current_context().meta.get(JSON_EVENTS)
+    if isinstance(events, JsonProgress):
+        events.finish(failure_event(exc, exit_code))
+    else:
+        _say(text, err=True)
+    sys.exit(exit_code)
+
+
 def _report_errors(func: F) -> F:
     """Turn LoaderError into its message and exit code; anything else is a bug, said plainly."""
 
@@ -44,18 +67,15 @@ def _report_errors(func: F) -> F:
         except LoaderError as exc:
             if debug:
                 raise
-            click.echo(f"error: {exc}" if exc.exit_code != 2 or not hasattr(exc, "problems") else str(exc),
-                       err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was committed", err=True)
-            sys.exit(130)
+            _fail(exc, exc.exit_code,
+                  f"error: {exc}" if exc.exit_code != 2 or not hasattr(exc, "problems") else str(exc))
+        except KeyboardInterrupt as exc:
+            _fail(exc, 130, "interrupted; nothing was committed")
         except Exception as exc:
             if debug:
                 raise
-            click.echo(f"error: unexpected {type(exc).__name__}: {exc}\n  hint: run again with --debug "
-                       "for the traceback, and report it", err=True)
-            sys.exit(1)
+            _fail(exc, 1, f"error: unexpected {type(exc).__name__}: {exc}\n  hint: run again with --debug "
+                  "for the traceback, and report it")
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,7 +87,35 @@ def _manifest_ref(manifest: Path, warehouse: str | None) -> ManifestRef:
     return manifest_ref(manifest, warehouse)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _wants_json_events(args: list[str]) -> bool:
+    """Whether a command line asks `apply` for JSON events (`--json`, `--progress json`)."""
+    if "apply" not in args:
+        return False
+    rest = args[args.index("apply") + 1:]
+    return "--json" in rest or "--progress=json" in rest or any(
+        a == "--progress" and b == "json" for a, b in zip(rest, rest[1:], strict=False))
+
+
+class _Commands(click.Group):
+    """The command group; `apply --json` reports even a wrong command line as its final JSON event."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if not _wants_json_events(ctx.meta.get("argv", [])):
+                raise
+            from .progress import JsonProgress, failure_event
+
+            JsonProgress().finish(failure_event(exc, exc.exit_code))
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="manifest-loader")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def main(debug: bool) -> None:
@@ -143,25 +191,34 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
 def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, force: bool,
           generation_run: str | None, progress_mode: str, no_progress: bool, json_events: bool, lock_timeout: float,
           saved_plan: Path | None) -> None:
-    """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing."""
+    """Stage MANIFEST's files and load them in one transaction; a re-apply with nothing new does nothing.
+
+    With --json, stderr is JSON Lines only, ending with exactly one final event (run_succeeded,
+    unchanged or run_failed: run id, rows, error, hint, exit code), and stdout stays empty.
+    """
     from .commands import apply as run
-    from .progress import make_progress
+    from .progress import JsonProgress, make_progress, outcome_event
 
     progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
+    if isinstance(progress, JsonProgress):
+        click.get_current_context().meta[JSON_EVENTS] = progress
     given = _manifest_ref(manifest, warehouse)
     result = run(given.path, given.warehouse, templates_dir=templates_dir, force=force, env=given.env,
                  generation_run=generation_run or given.generation_run,
                  progress=progress, lock_timeout=lock_timeout, saved_plan=saved_plan, one_shot=True)
-    if not result.changed:
-        click.echo(f"No changes: {result.target.dialect.title} already holds every file of "
-                   f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")
+    if isinstance(progress, JsonProgress):
+        progress.finish(outcome_event(result))
         return
-    click.echo(f"Loaded '{result.plan.manifest_name}' into {result.target.dialect.title}, schema "
-               f"{result.target.schema} (run {result.run_id[:8]}):")
+    if not result.changed:
+        _say(f"No changes: {result.target.dialect.title} already holds every file of "
+             f"'{result.plan.manifest_name}' (run {result.run_id[:8]}).")
+        return
+    _say(f"Loaded '{result.plan.manifest_name}' into {result.target.dialect.title}, schema "
+         f"{result.target.schema} (run {result.run_id[:8]}):")
     for table in result.tables:
-        click.echo(f"  {table.table:<24} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
-                   f"{table.seconds:7.2f}s")
-    click.echo(f"  {'total':<24} {'':<9} {result.rows:>12} rows")
+        _say(f"  {table.table:<24} {table.status:<9} {table.rows:>12} rows  {table.files:>4} file(s)  "
+             f"{table.seconds:7.2f}s")
+    _say(f"  {'total':<24} {'':<9} {result.rows:>12} rows")
 
 
 @main.command()

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from .output import detach, write_line
+
+if TYPE_CHECKING:
+    from .apply import ApplyResult
+
+# The events that end a `--json` stream: exactly one of them is its last line.
+FINAL_EVENTS = ("run_succeeded", "unchanged", "run_failed")
 
 
 class Progress:
@@ -17,9 +25,10 @@ class Progress:
 
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, Any]] = {}
+        self.output_lost = False   # the reader of our output went away: keep loading, stop showing
 
     def event(self, kind: str, **fields: Any) -> None:
-        """Record the event (for `snapshot`) and show it."""
+        """Record the event (for `snapshot`) and show it; showing never fails the load."""
         table = fields.get("table")
         if table is not None:
             state = self.tables.setdefault(table, {"rows": 0, "bytes": 0, "status": "pending"})
@@ -31,7 +40,13 @@ class Progress:
                 state.update(status="loaded", rows=fields["rows"])
             elif kind == "stage_file":
                 state["bytes"] += fields.get("bytes", 0)
-        self.show(kind, fields)
+        if self.output_lost:
+            return
+        try:
+            self.show(kind, fields)
+        except OSError:   # a closed pipe or terminal (rich writes on its own): the load goes on
+            self.output_lost = True
+            detach(sys.stderr)
 
     def show(self, kind: str, fields: dict[str, Any]) -> None:
         pass
@@ -57,19 +72,72 @@ class LogProgress(Progress):
             "waiting": lambda f: f"waiting: {f['message']}",
             "message": lambda f: f['message'],
         }.get(kind)
-        if text is not None:
-            print(text(fields), file=self.stream, flush=True)
+        if text is not None and not write_line(text(fields), self.stream):
+            self.output_lost = True
 
 
 class JsonProgress(Progress):
-    """JSON lines on stderr, one per event, for machines."""
+    """JSON lines on stderr, one per event, for machines; `finish` writes the one final event.
+
+    With `apply --json` nothing else is written, to either stream: the CLI ends every run, and
+    every failure (a wrong manifest or command line included), with `finish`.
+    """
 
     def __init__(self, stream: IO[str] | None = None):
         super().__init__()
         self.stream = stream or sys.stderr
+        self.run_id: str | None = None
+        self.finished = False
 
     def show(self, kind: str, fields: dict[str, Any]) -> None:
-        print(json.dumps({"event": kind, **fields}, default=str), file=self.stream, flush=True)
+        if kind == "run_started":
+            self.run_id = fields.get("run_id")
+        self.emit({"event": kind, **fields})
+
+    def emit(self, record: dict[str, Any]) -> None:
+        if not self.output_lost and not write_line(json.dumps(record, default=str), self.stream):
+            self.output_lost = True
+
+    def finish(self, record: dict[str, Any]) -> None:
+        """The last line of the stream: how the run ended (written once; later calls are ignored).
+
+        A failure before the run was recorded has run_id null."""
+        assert record["event"] in FINAL_EVENTS, record
+        if self.finished:
+            return
+        self.finished = True
+        self.emit({"event": record["event"], "run_id": record.get("run_id", self.run_id),
+                   **{k: v for k, v in record.items() if k not in ("event", "run_id")}})
+
+
+def outcome_event(result: ApplyResult) -> dict[str, Any]:
+    """The final event of an apply that finished: `run_succeeded` or `unchanged`."""
+    common = {"run_id": result.run_id, "manifest": result.plan.manifest_name, "warehouse": result.target.warehouse,
+              "target": result.target.dialect.title, "schema": result.target.schema}
+    if not result.changed:
+        return {"event": "unchanged", **common, "rows": 0, "bytes": 0}
+    tables = [{"table": t.table, "mode": t.mode, "status": t.status, "rows": t.rows, "bytes": t.bytes,
+               "files": t.files, "seconds": round(t.seconds, 3)} for t in result.tables]
+    return {"event": "run_succeeded", **common, "rows": result.rows, "bytes": result.bytes, "tables": tables}
+
+
+def failure_event(exc: BaseException, exit_code: int) -> dict[str, Any]:
+    """The final event of an apply that failed, whatever failed: the message, hint and exit code the
+    text output would show, and a manifest's positioned problems."""
+    from .errors import LoaderError, ManifestError
+
+    event: dict[str, Any] = {"event": "run_failed", "rows": 0, "exit_code": exit_code}
+    if isinstance(exc, ManifestError):
+        return {**event, "error": f"{len(exc.problems)} problem(s) in the manifest", "hint": None,
+                "problems": [str(p) for p in exc.problems]}
+    if isinstance(exc, LoaderError):
+        return {**event, "error": exc.message, "hint": exc.hint}
+    if isinstance(exc, KeyboardInterrupt):
+        return {**event, "error": "interrupted; nothing was committed", "hint": None}
+    if hasattr(exc, "format_message"):   # click's usage errors
+        return {**event, "error": exc.format_message(), "hint": "see `manifest-loader apply --help`"}
+    return {**event, "error": f"unexpected {type(exc).__name__}: {exc}",
+            "hint": "run again with --debug for the traceback, and report it"}
 
 
 class RichProgress(Progress):
@@ -111,7 +179,10 @@ class RichProgress(Progress):
             self.bars.console.print(fields.get("message") or retry)
 
     def close(self) -> None:
-        self.bars.stop()
+        try:
+            self.bars.stop()
+        except OSError:
+            detach(sys.stderr)
 
 
 def make_progress(mode: str) -> Progress:
