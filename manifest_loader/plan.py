@@ -180,6 +180,10 @@ class _Builder:
         for table in self.resolved.tables:
             self.add("ddl", "create_table", table=table.name, notes=self._table_notes(table),
                      **self._table_context(table))
+            sortkey = table.spec.redshift.get("sortkey") or []
+            if sortkey and self.dialect.sortkey_as_index:
+                self.add("ddl", "create_sortkey_index", table=table.name, index=_index_name(table.name, sortkey),
+                         columns=list(sortkey), notes=self.note("sortkey"))
         for table in self.resolved.tables:
             self._load(table)
         steps = [Step(number=i, **s) for i, s in enumerate(self.ddl + self.dml, start=1)]
@@ -200,7 +204,8 @@ class _Builder:
 
     def _table_notes(self, table: ResolvedTable) -> tuple[str, ...]:
         notes: list[str] = []
-        if table.spec.redshift and self.dialect.name == "postgres" or \
+        distribution = {k for k in table.spec.redshift if k.startswith("dist")}
+        if distribution and self.dialect.name == "postgres" or \
                 table.spec.snowflake.get("cluster_by") and self.dialect.name == "fakesnow":
             notes += self.note("physical")
         if self.dialect.emulates and (table.spec.primary_key or table.spec.foreign_keys):
@@ -261,6 +266,8 @@ class _Builder:
                 # A DROP would commit the open transaction; empty it instead (the session drops it).
                 self.add("dml", "clear_staging", table=name, staging=into)
         self._checks(table, streamed)
+        if self.dialect.analyzes_after_load:
+            self.add("dml", "analyze", table=name, notes=self.note("analyze"))
         if spec.mode in ("append", "merge"):
             self.add("dml", "ledger_forget", action="ledger", table=LEDGER_TABLE,
                      params=tuple(dict(table_name=name, content_hash=r["content_hash"]) for r in ledger_rows))
@@ -341,6 +348,14 @@ class _Builder:
                          parent=fk.ref_table, parent_columns=list(fk.ref_columns),
                          check=Check("foreign_key", name, fk.columns,
                                      f"{fk.ref_table}({', '.join(fk.ref_columns)})"))
+
+
+def _index_name(table: str, columns: list[str] | tuple[str, ...]) -> str:
+    """`<table>__sortkey`, the columns' digest in it so a changed SORTKEY gets a new index; PostgreSQL
+    would cut a name longer than 63 bytes, so a long table name is shortened and its digest kept."""
+    digest = hashlib.sha256("\0".join((table, *columns)).encode()).hexdigest()[:8]
+    name = f"{table}__sortkey_{digest}"
+    return name if len(name.encode()) <= 63 else f"{table.encode()[:36].decode(errors='ignore')}__sortkey_{digest}"
 
 
 def _describe_check(check: Check) -> str:
