@@ -11,7 +11,7 @@ that names the construct. The output is what `query --show-translation` prints a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -21,6 +21,8 @@ from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, UnsupportedError
 
 from .compat import COMPAT_SCHEMA
+from .decorrelate import NOTE as DECORRELATED
+from .decorrelate import decorrelated
 from .errors import UsageError
 from .sql_position import token_start
 
@@ -301,16 +303,22 @@ def _parse(sql: str) -> exp.Expression:
     return cast(exp.Expression, statements[0])   # sqlglot 30 types parse() as its base class, Expr
 
 
-def translate(sql: str, json_columns: Iterable[str] = ()) -> Translation:
+def translate(sql: str, json_columns: Iterable[str] = (),
+              tables: Mapping[str, Mapping[str, str]] | None = None) -> Translation:
     """Redshift SQL as PostgreSQL plus the compatibility layer, or TranslationError naming the construct.
 
     `json_columns` names the emulator's JSON columns (Redshift SUPER), so `col.field` navigation
-    becomes a JSON path instead of a table reference.
+    becomes a JSON path instead of a table reference. `tables` (table -> column -> type, of the
+    query's schema) lets correlated subqueries be rewritten as joins (decorrelate.py).
     """
     tree = _parse(sql)
     if isinstance(tree, exp.Command):
         _Rewriter(frozenset(), set())(tree)
     rewriter = _Rewriter(frozenset(c.lower() for c in json_columns), _relations(tree))
+    unnested = decorrelated(tree, tables or {})
+    if unnested is not None:
+        tree = unnested
+        rewriter.notes.append(DECORRELATED)
     try:
         tree = tree.transform(_qualify_then_order, copy=True).transform(rewriter, copy=False)
         out = tree.sql(dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE)
