@@ -248,7 +248,7 @@ class Suite:
             "snowflake": lambda sql: _emulator(execute_query, manifest, sql, "snowflake", self.env),
             "sqlite": lambda sql: (sqlite.run(sql), ()),
         }
-        for engine, run in runners.items():   # imports and first connections are process start, not query time
+        for run in runners.values():   # imports and first connections are process start, not query time
             run("select 1")
         queries = []
         for key, sql in self.queries.items():

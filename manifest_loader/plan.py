@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .file_shape import file_shape_notes
 from .fileuri import SCHEME, file_path, is_file_uri
 from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
@@ -220,6 +221,7 @@ class _Builder:
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)
         notes += table.notes
+        notes += file_shape_notes(self.dialect, [f.size for f in table.files])
         return tuple(notes)
 
     def _load(self, table: ResolvedTable) -> None:

@@ -90,6 +90,10 @@ class Dialect:
         "timestamp": ("timestamp without time zone",), "timestamptz": ("timestamp with time zone",),
         "json": ("json", "jsonb", "super"), "binary": ("bytea", "binary varying", "varbyte"),
     }
+    # The compressed file sizes the real warehouse's parallel COPY loads well, and what takes one
+    # file at a time there (file_shape.py); None: no advice (emulators use their warehouse's).
+    load_file_bytes: ClassVar[tuple[int, int] | None] = None
+    load_file_advice: ClassVar[str] = ""
     # Notes plan prints where an emulator departs from the warehouse it stands in for.
     notes: ClassVar[dict[str, str]] = {}
 

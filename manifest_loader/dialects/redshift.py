@@ -25,6 +25,9 @@ class Redshift(Dialect):
     paramstyle = "named"  # runs through SQLAlchemy text()
     # Redshift's COPY reads Parquet columns by position (see Dialect.columns_by_position).
     columns_by_position = True
+    # https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-use-multiple-files.html
+    load_file_bytes = (1_000_000, 1_000_000_000)
+    load_file_advice = "slice (make the file count a multiple of the cluster's slices)"
     type_map: ClassVar[dict[str, str]] = {
         **Dialect.type_map,
         "json": "SUPER",

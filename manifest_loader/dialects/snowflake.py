@@ -25,6 +25,9 @@ class Snowflake(Dialect):
     varchar_counts = "characters"
     keyword_sources: ClassVar[tuple[str, ...]] = ("snowflake",)
     paramstyle = "named"
+    # https://docs.snowflake.com/en/user-guide/data-load-considerations-prepare
+    load_file_bytes = (100_000_000, 250_000_000)
+    load_file_advice = "warehouse thread"
     catalog_types: ClassVar[dict[str, tuple[str, ...]]] = {
         "boolean": ("BOOLEAN",), "smallint": ("NUMBER",), "integer": ("NUMBER",), "bigint": ("NUMBER",),
         "decimal": ("NUMBER",), "real": ("FLOAT",), "double": ("FLOAT",), "varchar": ("TEXT",), "char": ("TEXT",),
