@@ -63,13 +63,13 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
             from .translate import translate
 
             compat.ensure_installed(connection)
-            columns = connection.execute(
+            catalog = connection.execute(
                 "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1",
                 {"schema": target.dialect.stored_name(target.schema)}, ("schema",))
             tables: dict[str, dict[str, str]] = {}
-            for table, column, data_type in columns:
+            for table, column, data_type in catalog:
                 tables.setdefault(table, {})[column] = data_type
-            json_columns = {column for _, column, data_type in columns if data_type in ("json", "jsonb")}
+            json_columns = {column for _, column, data_type in catalog if data_type in ("json", "jsonb")}
             translation = translate(sql, json_columns, tables)
             translated, notes, sql = translation.sql, translation.notes, translation.sql
         try:

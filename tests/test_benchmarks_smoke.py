@@ -54,6 +54,30 @@ def test_quick_benchmark_run(pg_url: str, tmp_path: Path) -> None:
     assert payload["machine"]["cores"] and payload["command"].startswith("python -m benchmarks.load")
 
 
+def test_quick_query_benchmark_run(pg_url: str, tmp_path: Path) -> None:
+    """TPC-H's 22 queries and the experiment's at scale factor 0.01 (the smallest whose TPC-H keys are
+    unique): every answer on both emulators equals DuckDB's."""
+    out = tmp_path / "queries.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DW_SIMULATOR_", "MANIFEST_LOADER_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.query", "--quick", "--pg-url", pg_url, "--data-dir", str(tmp_path / "data"),
+         "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    payload = json.loads(out.read_text())
+    suites = {s["suite"]: s for s in payload["suites"]}
+    assert set(suites) == {"tpch", "experiment"} and len(suites["tpch"]["queries"]) == 22
+    for suite in suites.values():
+        assert all(load["error"] is None for load in suite["loads"].values()), suite["loads"]
+        for query in suite["queries"]:
+            engines = query["engines"]
+            assert engines["duckdb"]["status"] == "reference", query
+            assert engines["redshift"]["status"] == "equal" and engines["snowflake"]["status"] == "equal", query
+            assert engines["sqlite"]["status"] in ("equal", "timeout"), query
+    q17 = next(q for q in suites["tpch"]["queries"] if q["query"] == "q17")
+    assert any("correlated subquery" in note for note in q17["engines"]["redshift"]["notes"])
+    assert "#### tpch, scale factor 0.01" in done.stdout and payload["targets"]
+
+
 def test_docs_are_rewritten_between_markers(tmp_path: Path) -> None:
     from benchmarks import report
 
