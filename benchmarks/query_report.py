@@ -86,7 +86,7 @@ def suite_markdown(suite: dict[str, Any]) -> list[str]:
     notes = sorted({(q["query"], note) for q in suite["queries"] for engine in ("redshift",)
                     for note in q["engines"].get(engine, {}).get("notes", [])})
     problems = [f"- {q['query']} on {engine}: {m['status']}: {m.get('detail', '')}" for q in suite["queries"]
-                for engine, m in q["engines"].items() if m.get("status") not in ("equal", "reference")]
+                for engine, m in q["engines"].items() if m.get("status") not in ("equal", "reference", "not loaded")]
     if notes:
         lines += ["", "Translation notes (`query --show-translation` prints them): "
                   + "; ".join(f"{key}: {note}" for key, note in notes)]

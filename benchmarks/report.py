@@ -43,10 +43,9 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
     r = _by_name(payload)
     apply, plain = r.get("ml_checks"), r.get("ml_plain")
     out = []
-    for name, limit, text in (("psql", 2.0, "apply (checks on) ≥ 2x psql \\copy"),
-                              ("adbc", 0.8, "apply (checks on) ≥ 0.8x raw ADBC ingest"),
-                              ("dlt_parquet", 2.0, "apply (checks on) ≥ 2x dlt parquet"),
-                              ("executemany", 40.0, "apply (checks on) ≥ 40x SQLAlchemy executemany")):
+    # Issue 18: the raw driver is the limit on 2 cores (one backend ingests), so the targets against
+    # psql, dlt and executemany were retired; their ratios stay in the tables.
+    for name, limit, text in (("adbc", 1.0, "apply (checks on) ≥ 1.0x raw ADBC ingest"),):
         if apply and name in r:
             out.append(_target(text, ratio(apply, r[name]), limit, at_least=True,
                                note=f"pandas hidden: {ratio(plain, r[name])}x" if ratio(plain, r[name]) else ""))
@@ -61,7 +60,7 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": apply["rss_mb"] <= RSS_LIMIT_MB, "note": note})
     if "ml_reapply" in r:
         again = r.get("ml_reapply_plain")
-        out.append(_target("re-apply of the unchanged manifest < 2 s", _seconds(r["ml_reapply"]), 2.0,
+        out.append(_target("re-apply of the unchanged manifest < 1 s", _seconds(r["ml_reapply"]), 1.0,
                            at_least=False, unit=" s",
                            note=f"pandas hidden: {again['seconds']:.2f} s" if _ok(again) else ""))
     if "ml_fakesnow" in r:
@@ -72,7 +71,7 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         both = f"validate then plan, two processes: {validate + r['plan_wide']['seconds']:.2f} s" \
             if validate is not None and _seconds(r["plan_wide"]) is not None else ""
         out.append(_target(f"plan (validates, then plans) of the {r['plan_wide']['label'].split(', ')[-1]} "
-                           "manifest < 1 s", _seconds(r["plan_wide"]), 1.0, at_least=False, unit=" s", note=both))
+                           "manifest < 0.5 s", _seconds(r["plan_wide"]), 0.5, at_least=False, unit=" s", note=both))
     if "help" in r:
         out.append(_target("manifest-loader --help < 0.3 s", _seconds(r["help"]), 0.3, at_least=False, unit=" s"))
     altered = [x["name"] for x in payload["results"] if x.get("content") == "altered"]
