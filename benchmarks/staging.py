@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=int, default=16, help="size of each file in MB (random, incompressible)")
     parser.add_argument("--threads", default="1,2,4,8")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "staging.json")
+    parser.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args(argv)
     from manifest_loader import stage
     from manifest_loader.progress import Progress
@@ -104,7 +105,26 @@ def main(argv: list[str] | None = None) -> int:
                "load_average": os.getloadavg()[0], "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.docs:
+        write_docs(payload, ROOT / "docs" / "benchmarks.md")
     return 0
+
+
+START, END = "<!-- staging-results:start -->", "<!-- staging-results:end -->"
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    lines = ["| uploads at a time | seconds | MB/s |", "| ---: | ---: | ---: |"]
+    lines += [f"| {r['threads']} | {r['seconds']:.2f} | {r['mb_per_s']:.1f} |" for r in payload["results"]]
+    lines += ["", f"{payload['files']} files of {payload['mb_per_file']} MB on {payload['cores']} cores, 1-minute load "
+              f"average {payload['load_average']:.1f} at the end (`{payload['command'].strip()}`)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(payload: dict[str, Any], docs: Path) -> None:
+    text = docs.read_text()
+    head, rest = text.split(START, 1)
+    docs.write_text(head + START + "\n" + markdown(payload) + END + rest.split(END, 1)[1])
 
 
 if __name__ == "__main__":
