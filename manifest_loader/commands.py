@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .query import QueryResult
     from .resolve import ResolvedManifest
     from .runs import RunStore
-    from .simulator.experiment import ExperimentLoad
+    from .simulator.experiment import ExperimentLoad, ExperimentTarget
     from .target import Target
 
 
@@ -262,3 +262,26 @@ def init_from_folder(folder: Path, output: Path | None = None, name: str | None 
     from .simulator.folder import init_from_folder as write
 
     return write(folder, output, name, warehouse, env)
+
+
+def experiment_target(name: str, *, warehouse: str | None = None, run_id: int | None = None, layout: str = "schema",
+                      manifests_dir: Path | None = None, env: Mapping[str, str] | None = None) -> ExperimentTarget:
+    """The manifest, environment and warehouse that load a generation run (checked: run and files)."""
+    from .simulator.experiment import experiment_target as target
+
+    return target(name, warehouse=warehouse, run_id=run_id, layout=layout, manifests_dir=manifests_dir, env=env)
+
+
+def simulator_experiment_names(env: Mapping[str, str] | None = None) -> list[str] | None:
+    """The dw-simulator's experiments, or None when no simulator metadata database is configured."""
+    from .simulator.metadata import maybe_simulator
+
+    db = maybe_simulator(env)
+    return None if db is None else db.experiment_names()
+
+
+def simulator_display_url(env: Mapping[str, str] | None = None) -> str | None:
+    from .simulator.metadata import maybe_simulator
+
+    db = maybe_simulator(env)
+    return None if db is None else db.display_url

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import LoaderError
-from . import experiments, query, runs, tables, validate
+from . import experiments, query, runs, simulator, tables, validate
 from .problems import ApiProblem, ScrubbedJSONResponse, Secrets, loader_problem, name_refused, problem_response
 from .service import Service
 
@@ -59,7 +59,7 @@ def create_app(manifests_dir: str | Path = "manifests", env: Mapping[str, str] |
         return problem_response(500, "Unexpected error", f"unexpected {type(exc).__name__}: {exc}", response_class)
 
     # Registration order is the order of the OpenAPI document's paths.
-    for module in (experiments, runs, validate, query, tables):
+    for module in (experiments, simulator, runs, validate, query, tables):
         app.include_router(module.router)
 
     if web:

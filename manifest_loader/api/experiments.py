@@ -9,14 +9,15 @@ from fastapi import APIRouter
 from ..errors import LoaderError, ManifestError
 from .models import ExperimentList, ExperimentName, Warehouse
 from .problems import positioned, problem_doc
-from .service import ServiceDep, run_row
+from .service import Service, ServiceDep, run_row
 
 router = APIRouter(tags=["experiments"])
 
 
 @router.get("/api/experiments", response_model=ExperimentList, responses=problem_doc(422, 500))
 def list_experiments(service: ServiceDep) -> dict[str, Any]:
-    """The manifests in the folder, with their tables, target and last run; invalid ones with their errors."""
+    """The manifests in the folder, with their tables, target and last run; invalid ones with their errors;
+    and, with the dw-simulator's metadata configured, its experiments (`simulator`)."""
     from ..commands import read_manifest
 
     experiments = []
@@ -37,7 +38,16 @@ def list_experiments(service: ServiceDep) -> dict[str, Any]:
         runs = service.store.list(manifest_name, None, 1)
         entry["last_run"] = run_row(runs[0]) if runs else None
         experiments.append(entry)
-    return {"manifests_dir": str(service.display_dir), "experiments": experiments}
+    return {"manifests_dir": str(service.display_dir), "experiments": experiments,
+            "simulator": _simulator(service)}
+
+
+def _simulator(service: Service) -> dict[str, Any] | None:
+    """The dw-simulator's experiments beside the manifest files, when its metadata database is configured."""
+    from ..commands import experiment_list, simulator_display_url
+
+    url = simulator_display_url(service.env)
+    return None if url is None else {"metadata_db": url, "experiments": experiment_list(service.env)}
 
 
 @router.get("/api/experiments/{name}/plan", responses=problem_doc(400, 404, 422, 500))
@@ -47,6 +57,6 @@ def experiment_plan(service: ServiceDep, name: ExperimentName,
     from ..commands import make_plan
     from ..plan_format import plan_to_dict
 
-    path = service.manifest_path(name)
-    plan, _ = make_plan(path, target_warehouse, env=service.env)
+    ref = service.manifest_ref(name, target_warehouse)
+    plan, _ = make_plan(ref.path, ref.warehouse, env=ref.env)
     return plan_to_dict(plan)

@@ -13,7 +13,9 @@ Warehouse = Literal["redshift", "snowflake"]
 NAME_PATTERN = r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$"
 
 ExperimentName = Annotated[str, PathParam(pattern=NAME_PATTERN, max_length=200,
-                                           description="A manifest in the folder: its file name without .yaml")]
+                                           description="A manifest in the folder (its file name without .yaml), "
+                                                       "or a dw-simulator experiment")]
+Layout = Literal["schema", "prefixed"]
 
 class PositionedError(BaseModel):
     file: str
@@ -82,13 +84,72 @@ class ExperimentSummary(BaseModel):
     last_run: RunSummary | None = None
 
 
+class SimulatorExperiment(BaseModel):
+    """An experiment in the dw-simulator's metadata database (DW_SIMULATOR_TARGET_DB_URL)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    description: str | None = None
+    created_at: str | None = None
+    warehouse_type: str | None = Field(None, description="The simulator's own choice (it may say sqlite)")
+    warehouse: str | None = Field(None, description="Where a load goes without target_warehouse")
+    warehouse_reason: str | None = None
+    tables: list[str] = []
+    error: str | None = Field(None, description="Why its schema cannot become a manifest")
+    runs: int = 0
+    latest_completed_run: int | None = None
+
+
+class SimulatorSummary(BaseModel):
+    metadata_db: str = Field(description="The simulator's metadata database, password masked")
+    experiments: list[SimulatorExperiment]
+
+
 class ExperimentList(BaseModel):
     manifests_dir: str
     experiments: list[ExperimentSummary]
+    simulator: SimulatorSummary | None = Field(None, description="The dw-simulator's experiments, when its metadata "
+                                                                 "database is configured")
+
+
+class GenerationLoad(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    status: str
+    warehouse: str
+    rows: int
+    rows_match: bool | None = Field(None, description="Whether the load holds the rows the run generated")
+    mismatches: list[str] = []
+
+
+class GenerationRunSummary(BaseModel):
+    """A dw-simulator generation run and the loads of its files."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    status: str
+    experiment: str | None = None
+    generated: dict[str, int] = {}
+    loads: list[GenerationLoad] = []
+
+
+class GenerationRunList(BaseModel):
+    experiment: str
+    warehouse_type: str | None = None
+    saved_warehouse: str | None = None
+    generation_runs: list[GenerationRunSummary]
+
+
+class WarehouseChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    warehouse: Warehouse | None = Field(description="The warehouse this experiment loads into; null forgets the "
+                                                    "choice (the experiment's own applies again)")
 
 
 class RunList(BaseModel):
     runs: list[RunSummary]
+    generation_runs: list[GenerationRunSummary] = Field(
+        [], description="With the dw-simulator's metadata configured: per generation run, its loads and outcome")
 
 
 class TableProgress(BaseModel):
@@ -134,6 +195,10 @@ class LoadRequest(BaseModel):
     target_warehouse: Warehouse | None = Field(None, description="Override the manifest's target warehouse")
     force: bool = Field(False, description="Reload every file, even those the ledger holds")
     generation_run: str | None = Field(None, max_length=255, description="Link the load to a generation run")
+    run_id: int | None = Field(None, ge=1, description="For a dw-simulator experiment: the generation run to load "
+                                                      "(default: its latest COMPLETED run)")
+    layout: Layout = Field("schema", description="For a dw-simulator experiment without a checked-in manifest: "
+                                                 "<experiment>.<table>, or <experiment>__<table> in one schema")
 
 
 class LoadAccepted(BaseModel):
@@ -142,6 +207,7 @@ class LoadAccepted(BaseModel):
     experiment: str
     target_warehouse: str
     status_url: str
+    generation_run_id: int | None = Field(None, description="The dw-simulator generation run being loaded")
 
 
 class ValidateRequest(BaseModel):

@@ -28,12 +28,13 @@ def run_sql(service: ServiceDep, body: QueryRequest) -> dict[str, Any]:
     """
     from ..commands import query, query_target
 
-    path = service.manifest_path(body.experiment) if body.experiment is not None else None
-    target = query_target(path, body.target_warehouse, service.env)
+    ref = service.manifest_ref(body.experiment, body.target_warehouse) if body.experiment is not None else None
+    path, warehouse = (ref.path, ref.warehouse) if ref else (None, body.target_warehouse)
+    env = ref.env if ref else service.env
+    target = query_target(path, warehouse, env)
     with service.warehouse_turn(target, SNOWFLAKE_QUERY_WAIT):
         try:
-            result = query(path, body.sql, body.target_warehouse, env=service.env,
-                           lock_timeout=SNOWFLAKE_QUERY_WAIT)
+            result = query(path, body.sql, warehouse, env=env, lock_timeout=SNOWFLAKE_QUERY_WAIT)
         except LoaderError as exc:
             raise loader_problem(exc, query=True) from None
     return result_body(result, body.max_rows)

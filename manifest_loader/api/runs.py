@@ -28,11 +28,27 @@ def load_experiment(service: ServiceDep, name: ExperimentName, body: LoadRequest
     Follow it at `status_url`. A manifest or command-line problem is answered here (422),
     as the CLI would exit 2 before loading anything.
     """
-    from ..commands import apply, target_of
+    from ..commands import apply, simulator_experiment_names, target_of
 
     body = body or LoadRequest()
-    path = service.manifest_path(name)
-    manifest, target = target_of(path, body.target_warehouse, service.env)
+    env, generation_run, generation_run_id = service.env, body.generation_run, None
+    warehouse: str | None = body.target_warehouse
+    if name in (simulator_experiment_names(service.env) or ()):
+        # A dw-simulator experiment: the run's files, through its checked-in manifest in the folder
+        # or the one `init --from-experiment` writes; the load is linked to the run.
+        from ..commands import experiment_target
+
+        chosen = experiment_target(name, warehouse=body.target_warehouse, run_id=body.run_id, layout=body.layout,
+                                   manifests_dir=service.dir, env=service.env)
+        path, env, warehouse = chosen.manifest, chosen.env, chosen.warehouse
+        generation_run_id = chosen.run.id
+        generation_run = str(generation_run_id)
+    else:
+        path = service.manifest_path(name)
+        if body.run_id is not None:
+            raise ApiProblem(422, "Invalid request", f"run_id names a dw-simulator generation run, and {name} is a "
+                             "manifest, no simulator experiment", hint="use generation_run to link its load to a run")
+    manifest, target = target_of(path, warehouse, env)
     lock = service.process_lock(target)
     if lock is not None and not lock.acquire(blocking=False):
         raise ApiProblem(409, "Snowflake emulator busy", "the Snowflake emulator is in use by another load or "
@@ -42,8 +58,8 @@ def load_experiment(service: ServiceDep, name: ExperimentName, body: LoadRequest
     def work() -> None:
         error: BaseException | None = None
         try:
-            apply(path, body.target_warehouse, force=body.force, generation_run=body.generation_run,
-                  progress=progress, lock_timeout=service.lock_timeout, env=service.env)
+            apply(path, warehouse, force=body.force, generation_run=generation_run,
+                  progress=progress, lock_timeout=service.lock_timeout, env=env)
         except BaseException as exc:  # recorded in the metadata DB by apply; kept for the caller
             error = exc
         finally:
@@ -60,14 +76,19 @@ def load_experiment(service: ServiceDep, name: ExperimentName, body: LoadRequest
         raise ApiProblem(500, "Unexpected error", f"unexpected {type(error).__name__}: {error}")
     service.remember(progress.run_id, progress)
     return {"run_id": progress.run_id, "status": "running", "experiment": name,
-            "target_warehouse": target.warehouse, "status_url": f"/api/runs/{progress.run_id}"}
+            "target_warehouse": target.warehouse, "status_url": f"/api/runs/{progress.run_id}",
+            "generation_run_id": generation_run_id}
 
 
 @router.get("/api/runs", response_model=RunList, responses=problem_doc(422, 500))
 def list_runs(service: ServiceDep, experiment: str | None = None, target_warehouse: Warehouse | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
-    """Recorded runs, newest first (`experiment` filters by the manifest's name)."""
-    return {"runs": [run_row(r) for r in service.store.list(experiment, target_warehouse, limit)]}
+    """Recorded runs, newest first (`experiment` filters by the manifest's name); with the dw-simulator's
+    metadata configured, also per generation run its loads and their outcome (`generation_runs`)."""
+    from .simulator import generation_runs
+
+    return {"runs": [run_row(r) for r in service.store.list(experiment, target_warehouse, limit)],
+            "generation_runs": generation_runs(service, experiment)}
 
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail, responses=problem_doc(404, 422, 500))

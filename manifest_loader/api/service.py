@@ -18,6 +18,7 @@ from .problems import ApiProblem, name_refused
 from .progress import ApiProgress
 
 if TYPE_CHECKING:
+    from ..commands import ManifestRef
     from ..target import Target
 
 _NAME = re.compile(NAME_PATTERN)
@@ -99,6 +100,18 @@ class Service:
             if candidate.is_file() and candidate.resolve().parent == self.dir:
                 return self.display_dir / candidate.name
         raise ApiProblem(404, "Experiment not found", f"no manifest {name}.yaml in {self.display_dir}")
+
+    def manifest_ref(self, name: str, warehouse: str | None) -> ManifestRef:
+        """A manifest in the folder, else a dw-simulator experiment's manifest (its latest COMPLETED run);
+        404 when it is neither."""
+        from ..commands import ManifestRef, manifest_ref, simulator_experiment_names
+
+        try:
+            return ManifestRef(self.manifest_path(name), warehouse, self.env)
+        except ApiProblem as missing:
+            if missing.status != 404 or name not in (simulator_experiment_names(self.env) or ()):
+                raise
+        return manifest_ref(name, warehouse, self.env, self.dir)
 
     def manifest_files(self) -> list[Path]:
         files = [p for p in self.dir.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
