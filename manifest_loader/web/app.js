@@ -16,6 +16,7 @@
   const state = {
     experiments: [],
     warehouse: new Map(),   // experiment name -> chosen target warehouse
+    generationRun: new Map(),   // dw-simulator experiment name -> the generation run to load ("" = latest)
     run: null,              // the load being watched: {id, experiment, warehouse, started, tables: Map}
     pollTimer: null,
   };
@@ -189,7 +190,8 @@
     const status = $("experiments-status");
     status.textContent = "Loading experiments…";
     try {
-      state.experiments = listOf(await api("GET", "/api/experiments"), "experiments");
+      const data = await api("GET", "/api/experiments");
+      state.experiments = withSimulator(listOf(data, "experiments"), data && data.simulator);
       renderExperiments();
       fillExploreExperiments();
       const count = state.experiments.length;
@@ -198,6 +200,38 @@
     } catch (err) {
       status.textContent = "";
       pageError(`Could not list the experiments: ${err.message}`);
+    }
+  }
+
+  /** The dw-simulator's experiments beside the manifests; a manifest of the same name is that experiment's. */
+  function withSimulator(manifests, simulator) {
+    const simulated = simulator ? listOf(simulator, "experiments") : [];
+    const byName = new Map(manifests.map((exp) => [String(exp.name), exp]));
+    const out = manifests.slice();
+    for (const exp of simulated) {
+      const same = byName.get(String(exp.name));
+      if (same) Object.assign(same, {simulator: true, latest_completed_run: exp.latest_completed_run});
+      else out.push(Object.assign({}, exp, {simulator: true}));
+    }
+    return out;
+  }
+
+  /** A simulator experiment's generation runs, as choices: the latest COMPLETED one by default. */
+  async function fillGenerationRuns(name, select) {
+    try {
+      const data = await api("GET", `/api/experiments/${encodeURIComponent(name)}/runs`);
+      const runs = listOf(data, "generation_runs");
+      for (const run of runs) {
+        const rows = Object.values(run.generated || {}).reduce((a, b) => a + Number(b), 0);
+        const loads = (run.loads || []).length;
+        const label = `run ${run.id} · ${run.status} · ${fmtInt(rows)} rows · ${loads ? `loaded ${loads}×` : "not loaded"}`;
+        const option = el("option", {value: String(run.id)}, label);
+        option.disabled = run.status !== "COMPLETED";
+        select.append(option);
+      }
+      select.value = state.generationRun.get(name) || "";
+    } catch (err) {
+      pageError(`Could not list the generation runs of ${name}: ${err.message}`);
     }
   }
 
@@ -237,6 +271,16 @@
     append(facts, [el("dt", {}, "default target"), el("dd", {class: "default-target"}, experimentTarget(exp))]);
     append(facts, [el("dt", {}, "last run"), el("dd", {class: "last-run"}, lastRunText(exp.last_run))]);
     card.append(facts);
+    if (exp.simulator) {
+      card.classList.add("simulator");
+      const runId = `exp-${index}-generation-run`;
+      const select = el("select", {id: runId, class: "generation-run", "data-role": "generation-run",
+        onchange: (event) => state.generationRun.set(name, event.target.value)},
+        el("option", {value: ""}, "latest COMPLETED run"));
+      card.append(el("p", {class: "muted simulator-tag"}, "dw-simulator experiment"),
+        el("label", {for: runId}, "Generation run"), select);
+      fillGenerationRuns(name, select);
+    }
 
     const tables = Array.isArray(exp.tables) ? exp.tables : [];
     if (tables.length) {
@@ -260,7 +304,15 @@
     for (const wh of WAREHOUSES) {
       const id = `exp-${index}-${wh}`;
       const input = el("input", {type: "radio", id, name: `exp-${index}-warehouse`, value: wh,
-        "data-role": `warehouse-${wh}`, onchange: () => { state.warehouse.set(name, wh); viewPlan(name); }});
+        "data-role": `warehouse-${wh}`, onchange: () => {
+          state.warehouse.set(name, wh);
+          // A simulator experiment keeps the choice (in manifest-loader's tables, not the simulator's).
+          if (exp.simulator) {
+            api("PUT", `/api/experiments/${encodeURIComponent(name)}/warehouse`, {warehouse: wh})
+              .catch((err) => pageError(`Could not save the warehouse of ${name}: ${err.message}`));
+          }
+          viewPlan(name);
+        }});
       input.checked = state.warehouse.get(name) === wh;
       options.append(el("span", {class: "switch-option"}, input, el("label", {for: id}, wh)));
     }
@@ -473,8 +525,9 @@
       finished: false, announced: ""};
     try {
       await readsSettled();   // the page's own table reads and queries finish first
-      const data = await api("POST", `/api/experiments/${encodeURIComponent(name)}/load`,
-        {target_warehouse: warehouse});
+      const body = {target_warehouse: warehouse};
+      if (state.generationRun.get(name)) body.run_id = Number(state.generationRun.get(name));
+      const data = await api("POST", `/api/experiments/${encodeURIComponent(name)}/load`, body);
       state.run.id = data.run_id || data.id;
       panel.dataset.runId = state.run.id;
       setSummary(`Run ${shortId(state.run.id)} started: loading ${name} into ${warehouse}.`);
