@@ -42,7 +42,8 @@ def generation_runs(service: Service, experiment: str | None) -> list[dict[str, 
     return out
 
 
-@router.get("/api/experiments/{name}/runs", response_model=GenerationRunList, responses=problem_doc(404, 422, 500))
+@router.get("/api/experiments/{name}/runs", response_model=GenerationRunList,
+            responses=problem_doc(400, 404, 422, 500))
 def experiment_runs(service: ServiceDep, name: ExperimentName) -> dict[str, Any]:
     """A dw-simulator experiment's generation runs, newest first, each with its loads, their outcome and
     whether the loaded rows match the run's row_counts.generated."""
@@ -53,7 +54,7 @@ def experiment_runs(service: ServiceDep, name: ExperimentName) -> dict[str, Any]
 
 
 @router.put("/api/experiments/{name}/warehouse", response_model=SimulatorExperiment,
-            responses=problem_doc(404, 422, 500))
+            responses=problem_doc(400, 404, 422, 500))
 def choose_warehouse(service: ServiceDep, name: ExperimentName, body: WarehouseChoice) -> dict[str, Any]:
     """Set the warehouse a dw-simulator experiment loads into without target_warehouse (null: forget it)."""
     from ..commands import experiment_list, set_experiment_warehouse
