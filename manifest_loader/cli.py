@@ -80,11 +80,11 @@ def _report_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _manifest_ref(manifest: Path, warehouse: str | None) -> ManifestRef:
+def _manifest_ref(manifest: Path, warehouse: str | None, generation_run: str | None = None) -> ManifestRef:
     """MANIFEST as the commands take it: the file, or a dw-simulator experiment's name."""
     from .commands import manifest_ref
 
-    return manifest_ref(manifest, warehouse)
+    return manifest_ref(manifest, warehouse, generation_run=generation_run)
 
 
 def _wants_json_events(args: list[str]) -> bool:
@@ -202,9 +202,9 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     progress = make_progress("json" if json_events else "log" if no_progress else progress_mode)
     if isinstance(progress, JsonProgress):
         click.get_current_context().meta[JSON_EVENTS] = progress
-    given = _manifest_ref(manifest, warehouse)
+    given = _manifest_ref(manifest, warehouse, generation_run)
     result = run(given.path, given.warehouse, templates_dir=templates_dir, force=force, env=given.env,
-                 generation_run=generation_run or given.generation_run,
+                 generation_run=given.generation_run,
                  progress=progress, lock_timeout=lock_timeout, saved_plan=saved_plan, one_shot=True)
     if isinstance(progress, JsonProgress):
         progress.finish(outcome_event(result))

@@ -197,16 +197,18 @@ class ManifestRef:
 
 
 def manifest_ref(argument: str | Path, warehouse: str | None = None, env: Mapping[str, str] | None = None,
-                 manifests_dir: Path | None = None) -> ManifestRef:
-    """The file when it exists; else, when the name is a simulator experiment, its manifest."""
+                 manifests_dir: Path | None = None, generation_run: str | None = None) -> ManifestRef:
+    """The file when it exists; else, when the name is a simulator experiment, its manifest for
+    `generation_run` (default: its latest COMPLETED run)."""
     path = Path(argument)
     if path.exists():
-        return ManifestRef(path, warehouse, env)
+        return ManifestRef(path, warehouse, env, generation_run)
     from .simulator.experiment import RUN_ID_ENV, manifest_for
 
-    found, values, override = manifest_for(argument, env, manifests_dir)
+    run_id = int(generation_run) if generation_run and generation_run.strip().isdigit() else None
+    found, values, override = manifest_for(argument, env, manifests_dir, run_id)
     if values is None:
-        return ManifestRef(found, warehouse, env)
+        return ManifestRef(found, warehouse, env, generation_run)
     return ManifestRef(found, warehouse or override, values, values[RUN_ID_ENV])
 
 

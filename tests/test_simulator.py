@@ -229,3 +229,22 @@ def test_warehouse_choice_is_ours_and_the_simulators_rows_stay(sim: Simulator) -
     with sqlite3.connect(sim.db) as conn:
         conn.execute("update experiments set warehouse_type = 'redshift'")
     assert json.loads(run("experiment", "list", "--json").output)[0]["warehouse"] == "redshift"
+
+
+def test_prefixed_layout_and_apply_of_a_chosen_run_by_name(sim: Simulator) -> None:
+    schema = ecommerce_schema()
+    second = sim.generate(schema, "1733000900", seed=9, rows={"customers": 10, "products": 5, "orders": 20,
+                                                            "order_items": 40})
+    # `apply NAME --generation-run N` reads run N's files (not the latest's) and links the load to it.
+    result = run("apply", "shop", "--generation-run", "1", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "12200 rows" in result.output
+    result = run("experiment", "load", "shop", "--layout", "prefixed", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "schema public" in result.output and "shop__order_items" in result.output and "Rows match" in result.output
+    rows = run("query", "--target-warehouse", "snowflake", "select count(*) from public.shop__order_items "
+               "join public.shop__orders using (order_id)", "--format", "csv")
+    assert rows.output.splitlines()[1] == "40"
+    status = json.loads(run("experiment", "status", "shop", "--json").output)
+    assert [(r["id"], [(load["schema"], load["rows_match"]) for load in r["loads"]])
+            for r in status["generation_runs"]] == [(second.id, [("public", True)]), (1, [("shop", True)])]

@@ -312,10 +312,10 @@ def looks_like_name(argument: str | Path) -> bool:
     return "/" not in text and os.sep not in text and not text.endswith((".yaml", ".yml", ".json"))
 
 
-def manifest_for(argument: str | Path, env: Mapping[str, str] | None = None,
-                 manifests_dir: Path | None = None) -> tuple[Path, dict[str, str] | None, str | None]:
+def manifest_for(argument: str | Path, env: Mapping[str, str] | None = None, manifests_dir: Path | None = None,
+                 run_id: int | None = None) -> tuple[Path, dict[str, str] | None, str | None]:
     """(manifest path, environment, warehouse override) for a command's MANIFEST argument: the file
-    when it exists, else a simulator experiment's manifest (its latest COMPLETED run) by name."""
+    when it exists, else a simulator experiment's manifest (its latest COMPLETED run, or `run_id`) by name."""
     path = Path(argument)
     if path.exists() or not looks_like_name(argument):
         return path, None, None
@@ -326,5 +326,5 @@ def manifest_for(argument: str | Path, env: Mapping[str, str] | None = None,
         names = db.experiment_names()
         raise UsageError(f"no manifest file '{argument}', and no experiment '{argument}' in the simulator's "
                          f"metadata ({db.display_url})" + (f"; experiments are: {', '.join(names)}" if names else ""))
-    target = experiment_target(str(argument), manifests_dir=manifests_dir, env=env, check_files=False)
+    target = experiment_target(str(argument), run_id=run_id, manifests_dir=manifests_dir, env=env, check_files=False)
     return target.manifest, target.env, target.warehouse
