@@ -199,6 +199,8 @@ def test_load_status_and_names_as_manifests(sim: Simulator, tmp_path: Path) -> N
     assert "generation run 1  COMPLETED" in text and "rows match" in text
     plan = run("plan", "shop")
     assert plan.exit_code == 0 and "shop.order_items" in plan.output
+    gc = run("stage", "gc", "shop")
+    assert gc.exit_code == 0 and "no unreferenced objects" in gc.output, gc.output
     # A hand-written manifest that loads one table of the run: the others are reported not loaded.
     manifests = tmp_path / "project" / "manifests"
     manifests.mkdir()
