@@ -54,6 +54,7 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
                   env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> QueryResult:
     """Run one statement and return its rows; nothing it does is committed."""
     target = query_target(manifest_path, warehouse, env)
+    written = sql
     connection = connect(target, Progress(), lock_timeout)
     try:
         translated: str | None = None
@@ -77,6 +78,11 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
         except QueryFailed as exc:
             exc.translated_sql = translated   # where the error's position points, when it is not the user's SQL
             raise
+        if target.is_emulator:   # headers from what the user wrote, not from the translation that ran
+            from .headers import user_headers
+
+            columns = user_headers(written, columns, target.dialect.sqlglot_dialect,
+                                   target.dialect.derived_column_names)
         return QueryResult(columns, rows, target, translated, notes)
     finally:
         connection.rollback()

@@ -41,6 +41,9 @@ class Dialect:
     title: ClassVar[str] = "generic SQL"
     emulates: ClassVar[str | None] = None
     sqlglot_dialect: ClassVar[str] = "postgres"
+    # How the warehouse names an unaliased expression in a query's result (headers.RULES), for
+    # an emulator whose engine would name it after its translation; None: the engine's names.
+    derived_column_names: ClassVar[str | None] = None
     transactional_ddl: ClassVar[bool] = True
     max_identifier_bytes: ClassVar[int] = 127
     # How unquoted names are stored; also applied to names we emit, so what we create is what

@@ -16,6 +16,7 @@ class Snowflake(Dialect):
     name = "snowflake"
     title = "Snowflake"
     sqlglot_dialect = "snowflake"
+    derived_column_names = "expression_upper"   # COUNT_IF(X > 1): the expression as written, upper-cased
     transactional_ddl = False
     temp_tables_in_schema = True
     max_identifier_bytes = 255
