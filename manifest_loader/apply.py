@@ -63,6 +63,34 @@ def read_ledger(warehouse: Warehouse, target: Target, renderer: Renderer) -> dic
     return loaded
 
 
+def ledger_for_plan(target: Target, renderer: Renderer,
+                    tables: list[str]) -> tuple[dict[str, frozenset[str]] | None, str | None]:
+    """What the target's ledger holds for these (append/merge) tables, for `plan` to mark held files.
+
+    (None, None) when the target is not configured here (no URL); (None, why) when it cannot be
+    read; an embedded emulator whose database does not exist yet holds nothing (and is not created).
+    """
+    if not tables:
+        return None, None
+    try:
+        require_url(target)
+    except UsageError:
+        return None, None
+    if target.url is None and target.is_emulator and not target.fakesnow_path.exists():
+        return {name: frozenset() for name in tables}, None
+    connection: Warehouse | None = None
+    try:
+        connection = connect(target, Progress(), 5.0)
+        loaded = read_ledger(connection, target, renderer)
+    except LoaderError as exc:
+        return None, f"the ledger was not read, so every file is listed: {exc.message.splitlines()[0]}"
+    finally:
+        if connection is not None:
+            connection.rollback()
+            connection.close()
+    return {name: frozenset(loaded.get(name, set())) for name in tables}, None
+
+
 def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bool:
     """Whether any table's files differ from what its ledger holds (new files, for append/merge)."""
     for table in resolved.tables:

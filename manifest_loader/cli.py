@@ -160,14 +160,21 @@ def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
               show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the plan (JSON) for `apply --plan`, which refuses it once anything changed.")
+@click.option("--offline", is_flag=True,
+              help="Do not connect to the target: append/merge files the ledger holds are not marked.")
 @_report_errors
-def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt: str, out: Path | None) -> None:
-    """Print the exact SQL `apply` would run, step by step. Writes nothing (but --out)."""
+def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt: str, out: Path | None,
+         offline: bool) -> None:
+    """Print the exact SQL `apply` would run, step by step. Writes nothing (but --out).
+
+    For append and merge tables, the files the target's ledger already holds are marked (when the
+    target can be reached; not with --offline): apply loads only the others.
+    """
     from .commands import make_plan
     from .plan_format import FORMATTERS, format_json
 
     given = _manifest_ref(manifest, warehouse)
-    result, _ = make_plan(given.path, given.warehouse, templates_dir, given.env)
+    result, _ = make_plan(given.path, given.warehouse, templates_dir, given.env, read_ledger=not offline)
     click.echo(FORMATTERS[fmt](result), nl=False)
     if out is not None:
         out.write_text(format_json(result), encoding="utf-8")

@@ -67,15 +67,28 @@ def validate(manifest_path: str | Path, warehouse: str | None = None,
 
 
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
-              env: Mapping[str, str] | None = None) -> tuple[Plan, Target]:
-    """Build the exact plan `apply` would run; writes nothing anywhere."""
+              env: Mapping[str, str] | None = None, *, read_ledger: bool = False) -> tuple[Plan, Target]:
+    """Build the exact plan `apply` would run; writes nothing anywhere.
+
+    With `read_ledger` (the CLI's `plan`), the files of append and merge tables that the target's
+    ledger already holds are marked when the target can be reached (apply loads only the others).
+    """
+    from dataclasses import replace
+
+    from .apply import ledger_for_plan
     from .plan import build_plan
     from .render import Renderer
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)
     resolved = resolve(manifest, target.dialect, cache=target.footer_cache(writable=False))
-    return build_plan(resolved, target, Renderer(target.dialect, templates_dir)), target
+    renderer = Renderer(target.dialect, templates_dir)
+    plan = build_plan(resolved, target, renderer)
+    if read_ledger:
+        incremental = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
+        held, note = ledger_for_plan(target, renderer, incremental)
+        plan = replace(plan, ledger_held=held, ledger_note=note)   # the fingerprint stays the files'
+    return plan, target
 
 
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,

@@ -94,6 +94,10 @@ class Plan:
     steps: tuple[Step, ...]
     notes: tuple[str, ...]
     fingerprint: str = field(default="")
+    # What the target's ledger holds (content hashes per append/merge table), when `plan` read it:
+    # shown beside the files, never part of the fingerprint (the files decide what apply loads).
+    ledger_held: Mapping[str, frozenset[str]] | None = None
+    ledger_note: str | None = None   # why the ledger was not read, when reading it failed
 
     @property
     def transaction_steps(self) -> tuple[Step, ...]:

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .plan import Plan, Step
+    from .plan import Plan, Step, TablePlan
 
 _SECRET_TOKEN = re.compile(r"\$\{secret:[A-Z0-9_]+\}")
 
@@ -41,9 +41,26 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "tables": [{"name": t.name, "mode": t.mode, "rows": t.rows, "bytes": t.bytes,
                     "files": [{"source": f.source.display, "staged": f.staged_uri, "load_from": f.load_uri,
                                "content_hash": f.source.content_hash, "rows": f.source.rows,
-                               "bytes": f.source.size} for f in t.files]} for t in plan.tables],
+                               "bytes": f.source.size, **_ledger_mark(plan, t.name, f.source.content_hash)}
+                              for f in t.files]} for t in plan.tables],
         "steps": [_step_dict(s) for s in plan.steps],
+        **({"ledger_note": plan.ledger_note} if plan.ledger_note else {}),
     }
+
+
+def _ledger_mark(plan: Plan, table: str, content_hash: str) -> dict[str, bool]:
+    """`in_ledger` for a file of an append/merge table, when `plan` read the target's ledger."""
+    if plan.ledger_held is None or table not in plan.ledger_held:
+        return {}
+    return {"in_ledger": content_hash in plan.ledger_held[table]}
+
+
+def held_files(plan: Plan, table: TablePlan) -> list[str]:
+    """The table's files the ledger already holds (apply skips them), by their source names."""
+    if plan.ledger_held is None:
+        return []
+    held = plan.ledger_held.get(table.name, frozenset())
+    return [f.source.display for f in table.files if f.source.content_hash in held]
 
 
 def _step_dict(step: Step) -> dict[str, Any]:
@@ -79,6 +96,11 @@ def _header(plan: Plan) -> list[str]:
     for t in plan.tables:
         lines.append(f"  {t.name:<{width}}  {t.mode:<8}  {len(t.files):>3} file(s)  {t.rows:>10} rows  "
                      f"{_size(t.bytes):>10}")
+        if held := held_files(plan, t):
+            lines.append(f"  {'':<{width}}  the ledger holds {len(held)} of these; apply loads only the other "
+                         f"{len(t.files) - len(held)}. Held: {', '.join(held)}")
+    if plan.ledger_note:
+        lines.append(f"  ({plan.ledger_note})")
     lines.append("")
     if plan.notes:
         lines += ["Notes:", *(f"  - {n}" for n in plan.notes), ""]
@@ -124,8 +146,14 @@ def format_markdown(plan: Plan) -> str:
              f"- url: `{plan.url}` ({plan.url_source})", f"- schema: `{plan.schema}`",
              f"- stage: `{plan.stage}`", f"- fingerprint: `{plan.fingerprint}`", "",
              "| table | mode | files | rows | size |", "| --- | --- | ---: | ---: | ---: |"]
-    lines += [f"| `{t.name}` | {t.mode} | {len(t.files)} | {t.rows} | {_size(t.bytes)} |" for t in plan.tables]
+    lines += [f"| `{t.name}` | {t.mode} | {len(t.files)}"
+              + (f" ({len(held_files(plan, t))} in the ledger)" if held_files(plan, t) else "")
+              + f" | {t.rows} | {_size(t.bytes)} |" for t in plan.tables]
     lines.append("")
+    lines += [f"- `{t.name}`: the ledger holds {', '.join(f'`{h}`' for h in held_files(plan, t))}; apply skips "
+              "them" for t in plan.tables if held_files(plan, t)]
+    if plan.ledger_note:
+        lines.append(f"- {plan.ledger_note}")
     lines += [f"> **Note:** {n}" for n in plan.notes]
     for transactional, steps in _blocks(plan):
         lines += ["", "#### " + ("Transaction (all or nothing)" if transactional else "DDL (auto-commit)"), ""]
