@@ -186,11 +186,15 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
 def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
           force: bool, progress: Progress, one_shot: bool) -> ApplyResult:
-    check_existing_tables(connection, resolved, target, renderer)
+    drifts = check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
         loaded = read_ledger(connection, target, renderer)
-        plan = build_plan(resolved, target, renderer, loaded=None if force else loaded)
-        if not force and not needs_work(resolved, loaded):
+        plan = build_plan(resolved, target, renderer, loaded=None if force else loaded, drifts=drifts)
+        for drift in drifts.values():
+            action = "created again with the manifest's definition" if drift.rebuild else "made nullable"
+            progress.event("message", message=f"table {drift.table} differs from the manifest, and is {action} "
+                           f"in this load: {'; '.join(drift.differences)}")
+        if not force and not drifts and not needs_work(resolved, loaded):
             # No message here: the caller says "No changes" once (ApplyResult.changed is False).
             return ApplyResult(run_id, False, plan, target)
         staged = stage_plan(plan, progress)

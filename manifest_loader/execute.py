@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dialects import get_dialect
 from .errors import ConstraintViolation, LoadFailed
 from .plan import Check, Plan, Step
 from .progress import Progress
@@ -43,11 +44,17 @@ class Execution:
 
     def run(self) -> dict[str, TableOutcome]:
         self.outcomes = {t.name: TableOutcome(t.name, t.mode) for t in self.plan.tables}
-        for step in self.plan.steps:
-            if not step.transactional:
-                self._step(step)
-        self.warehouse.begin()
+        undo: list[str] = []   # DDL that committed on its own, taken back if the load fails
+        began = False
         try:
+            for step in self.plan.steps:
+                if not step.transactional and not step.after_commit:
+                    existed = step.undo_when == "created" and self._exists(step.undo_table)
+                    self._step(step)
+                    if step.undo_sql and not existed:
+                        undo.append(step.undo_sql)
+            self.warehouse.begin()
+            began = True
             steps = self.plan.transaction_steps
             if not any(step.action == "lock" for step in steps):
                 self.after_lock()   # serialized outside the transaction (e.g. the emulator's file lock)
@@ -58,10 +65,27 @@ class Execution:
             pause_point("commit")
             self.warehouse.commit()
         except BaseException:
-            self.warehouse.rollback()
+            if began:
+                self.warehouse.rollback()
+            self._undo(undo)
             raise
         pause_point("committed")
+        for step in self.plan.steps:
+            if step.after_commit:
+                self._step(step)
         return self.outcomes
+
+    def _exists(self, table: str) -> bool:
+        dialect = get_dialect(self.plan.dialect)
+        return self.warehouse.relation_exists(dialect.stored_name(self.plan.schema), dialect.stored_name(table))
+
+    def _undo(self, statements: list[str]) -> None:
+        """A failed first apply leaves no table it created (DDL committed before the load failed)."""
+        for sql in reversed(statements):
+            try:
+                self.warehouse.execute(sql)
+            except Exception as exc:   # noqa: BLE001 - the load's own error is the one to report
+                self.progress.event("message", message=f"could not take back {sql.split(chr(10))[0]}: {exc}")
 
     def _step(self, step: Step) -> None:
         pause_point(step.template.rsplit("/", 1)[-1].removesuffix(".sql.j2"), step.action)

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .file_shape import file_shape_notes
 from .fileuri import SCHEME, file_path, is_file_uri
@@ -20,6 +20,9 @@ from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
 from .sources import SourceFile
 from .target import Target
+
+if TYPE_CHECKING:
+    from .drift import TableDrift
 
 LEDGER_TABLE = "_manifest_loader_ledger"
 # A streamed key check keeps one bit per possible key value between the footers' min and max:
@@ -67,6 +70,12 @@ class Step:
     copy_columns: tuple[ResolvedColumn, ...] = ()   # for copy: columns in file order, with types
     # for copy: checks the loader makes on each batch while it streams the rows (the emulator)
     stream_checks: tuple[Check, ...] = ()
+    # DDL that commits on its own: the statement that takes it back when the load fails, and when
+    # ("created": only if this apply created the table; "always"). Run in reverse order.
+    undo_sql: str = ""
+    undo_when: str = ""
+    undo_table: str = ""         # the table whose existence before the step "created" asks about
+    after_commit: bool = False   # runs once the transaction committed (drops what the load replaced)
 
 
 @dataclass(frozen=True)
@@ -142,9 +151,11 @@ def copy_manifest_body(files: tuple[StagedFile, ...]) -> bytes:
 
 class _Builder:
     def __init__(self, resolved: ResolvedManifest, target: Target, renderer: Renderer,
-                 loaded: Mapping[str, set[str]] | None):
+                 loaded: Mapping[str, set[str]] | None, drifts: Mapping[str, TableDrift] | None = None):
         self.resolved, self.target, self.renderer = resolved, target, renderer
         self.loaded = loaded or {}
+        self.drifts = drifts or {}
+        self.after: list[dict[str, Any]] = []
         self.dialect = target.dialect
         self.ddl: list[dict[str, Any]] = []
         self.dml: list[dict[str, Any]] = []
@@ -154,7 +165,7 @@ class _Builder:
             params: tuple[Mapping[str, Any], ...] = (), notes: tuple[str, ...] = (),
             files: tuple[StagedFile, ...] = (), check: Check | None = None, into: str | None = None,
             copy_columns: tuple[ResolvedColumn, ...] = (), stream_checks: tuple[Check, ...] = (),
-            **context: Any) -> None:
+            undo: tuple[str, str, dict[str, Any]] | None = None, **context: Any) -> None:
         # `relation` is the table a statement works on, as name parts for the `qualified` helper:
         # temporary staging tables live in no schema.
         relation = [self.schema, table or ""]
@@ -165,10 +176,20 @@ class _Builder:
         rendered = self.renderer.render(op, schema=self.schema, table=table, relation=relation, **context)
         # Non-transactional DDL dialects (Snowflake) run DDL before the DML transaction.
         target = self.ddl if phase == "ddl" and not self.dialect.transactional_ddl else self.dml
+        target = self.after if phase == "after" else target
+        undo_sql, undo_when, undo_table = "", "", ""
+        if undo is not None and target is self.ddl:
+            # DDL commits on its own here: what the load must take back if it fails.
+            undo_op, undo_when, undo_context = undo
+            undo_table = str(undo_context.get("table", ""))
+            undo_sql = self.renderer.render(undo_op, schema=self.schema, **undo_context).sql
+            when = "if this apply created it" if undo_when == "created" else "always"
+            notes = (*notes, f"if the load fails: {' '.join(undo_sql.split())} ({when})")
         target.append(dict(action=action, table=table, template=rendered.template, sql=rendered.sql,
                            param_names=rendered.param_names, params=params, notes=notes, files=files,
                            check=check, into=into, copy_columns=copy_columns, stream_checks=stream_checks,
-                           transactional=target is self.dml))
+                           transactional=target is self.dml, undo_sql=undo_sql, undo_when=undo_when,
+                           undo_table=undo_table, after_commit=target is self.after))
 
     def staging_relation(self, name: str) -> list[str]:
         """PostgreSQL keeps temporary tables in their own schema; Snowflake in the current one."""
@@ -181,18 +202,40 @@ class _Builder:
         if self.dialect.supports_advisory_lock:
             self.add("dml", "lock", action="lock", params=({"lock_key": f"manifest-loader:{self.schema}"},))
         self.add("ddl", "create_schema")
-        self.add("ddl", "create_ledger", table=LEDGER_TABLE)
+        self.add("ddl", "create_ledger", table=LEDGER_TABLE,
+                 undo=("drop_table", "created", {"table": LEDGER_TABLE}))
         for table in self.resolved.tables:
+            drift = self.drifts.get(table.name)
+            if drift and drift.rebuild and not self.dialect.transactional_ddl:
+                self._set_aside(table)
             self.add("ddl", "create_table", table=table.name, notes=self._table_notes(table),
-                     **self._table_context(table))
-            sortkey = table.spec.redshift.get("sortkey") or []
-            if sortkey and self.dialect.sortkey_as_index:
-                self.add("ddl", "create_sortkey_index", table=table.name, index=_index_name(table.name, sortkey),
-                         columns=list(sortkey), notes=self.note("sortkey"))
+                     undo=("drop_table", "created", {"table": table.name}), **self._table_context(table))
+            self._sortkey_index(table)
+            if drift and not drift.rebuild:
+                for column in drift.relax:
+                    self.add("ddl", "drop_not_null", table=table.name, column=column,
+                             notes=(f"the table has column {column} NOT NULL; the manifest allows NULL",))
         for table in self.resolved.tables:
             self._load(table)
-        steps = [Step(number=i, **s) for i, s in enumerate(self.ddl + self.dml, start=1)]
+        steps = [Step(number=i, **s) for i, s in enumerate(self.ddl + self.dml + self.after, start=1)]
         return steps
+
+    def _sortkey_index(self, table: ResolvedTable) -> None:
+        sortkey = table.spec.redshift.get("sortkey") or []
+        if sortkey and self.dialect.sortkey_as_index:
+            self.add("ddl", "create_sortkey_index", table=table.name, index=_index_name(table.name, sortkey),
+                     columns=list(sortkey), notes=self.note("sortkey"))
+
+    def _set_aside(self, table: ResolvedTable) -> None:
+        """Snowflake commits DDL: the old table is renamed away (and renamed back if the load fails),
+        the manifest's is created, and the old one is dropped only after the load committed."""
+        previous = f"{table.name}_previous{STAGING_SUFFIX}"
+        differences = "; ".join(self.drifts[table.name].differences)
+        self.add("ddl", "rename_table", table=table.name, new_name=previous,
+                 notes=(f"the table differs from the manifest ({differences}); it is set aside and created "
+                        "again with the manifest's definition",),
+                 undo=("rename_table", "always", {"table": previous, "new_name": table.name}))
+        self.add("after", "drop_table", table=previous)
 
     def _table_context(self, table: ResolvedTable) -> dict[str, Any]:
         spec = table.spec
@@ -238,6 +281,13 @@ class _Builder:
                 return
         ledger_rows = tuple(dict(table_name=name, staged_key=f.staged_uri, content_hash=f.source.content_hash,
                                  size_bytes=f.source.size, row_count=f.source.rows) for f in files)
+        drift = self.drifts.get(name)
+        if drift and drift.rebuild and self.dialect.transactional_ddl:
+            notes = (f"the table differs from the manifest ({'; '.join(drift.differences)}); it is created "
+                     "again with the manifest's definition inside the transaction",)
+            self.add("ddl", "drop_table", table=name, notes=notes)
+            self.add("ddl", "create_table", table=name, **self._table_context(table))
+            self._sortkey_index(table)
         if spec.mode in ("replace", "truncate"):
             self.add("dml", "delete_all" if spec.mode == "replace" else "truncate", table=name,
                      notes=self.note("truncate") if spec.mode == "truncate" else ())
@@ -246,6 +296,7 @@ class _Builder:
         if spec.mode == "merge":
             into = name + STAGING_SUFFIX
             self.add("ddl", "create_staging", table=name, staging=into, notes=self.note("staging"),
+                     undo=("drop_table", "created", {"table": into}),
                      **self._table_context(table))
         copy_notes = [f"{len(files)} file(s), {table.rows} rows by the Parquet footers; the loaded count "
                       "must match"]
@@ -374,13 +425,13 @@ def _describe_check(check: Check) -> str:
 
 
 def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,
-               loaded: Mapping[str, set[str]] | None = None) -> Plan:
+               loaded: Mapping[str, set[str]] | None = None, drifts: Mapping[str, TableDrift] | None = None) -> Plan:
     """Every step of the load, rendered for the target's dialect, in execution order.
 
     `loaded` is what the ledger holds per table (content hashes); apply passes it so append and
     merge tables load only new files. `plan` passes nothing and shows every file.
     """
-    builder = _Builder(resolved, target, renderer, loaded)
+    builder = _Builder(resolved, target, renderer, loaded, drifts)
     steps = tuple(builder.build())
     manifest = resolved.manifest
     tables = tuple(TablePlan(t.name, t.spec.mode, staged_files(t, target, manifest.name), t.rows, t.bytes)

@@ -17,8 +17,9 @@ from loadkit import ROOT, count
 
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
-from manifest_loader.errors import LoadFailed, UsageError
-from manifest_loader.progress import JsonProgress, LogProgress
+from manifest_loader.errors import UsageError
+from manifest_loader.progress import JsonProgress, LogProgress, Progress
+from manifest_loader.query import run_query
 
 
 def _rewrite(path: Path, column: str, values: pa.Array) -> None:
@@ -28,18 +29,27 @@ def _rewrite(path: Path, column: str, values: pa.Array) -> None:
 
 
 @pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
-def test_changed_column_type_is_reported_before_loading(workspace: Path, warehouse: str, pg_database: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_column_type_is_reported_and_a_replace_table_takes_it(workspace: Path, warehouse: str,
+                                                                      pg_database: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
     apply(workspace, warehouse)
     products = workspace.parent / "data" / "ecommerce" / "products" / "products.parquet"
     weights = pq.read_table(products).column("weight_kg").to_pylist()
     _rewrite(products, "weight_kg", pa.array([None if w is None else f"{w} kg" for w in weights]))
-    with pytest.raises(LoadFailed) as error:
-        apply(workspace, warehouse)
-    assert "column ecommerce.products.weight_kg is" in str(error.value)
-    assert "but varchar" in str(error.value) and "data/ecommerce/products/products.parquet" in str(error.value)
+    messages: list[str] = []
+
+    class Recorder(Progress):
+        def event(self, kind: str, **fields: object) -> None:
+            if kind == "message":
+                messages.append(str(fields["message"]))
+
+    apply(workspace, warehouse, progress=Recorder())   # products is a replace table: created again
+    drift = [m for m in messages if "column ecommerce.products.weight_kg: " in m]
+    assert drift and "in the warehouse, varchar" in drift[0], messages
     assert count(workspace, "products", warehouse) == 50
+    _, rows = run_query(workspace, "select weight_kg from products where weight_kg is not null", warehouse)
+    assert all(str(r[0]).endswith(" kg") for r in rows) and rows
 
 
 def test_status_lists_runs_and_shows_one(workspace: Path) -> None:

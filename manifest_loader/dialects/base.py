@@ -62,6 +62,8 @@ class Dialect:
     # (PostgreSQL, DuckDB) leave them out and the loader's checks enforce them instead.
     declares_keys: ClassVar[bool] = True
     temp_tables_in_schema: ClassVar[bool] = False
+    # ALTER TABLE … ALTER COLUMN … DROP NOT NULL exists (Redshift has no way to change nullability).
+    alters_nullability: ClassVar[bool] = True
     # Per-value checks (not_null, varchar_length) made on each batch as the loader streams the
     # rows itself, where a query after the copy would scan the whole table once per column;
     # "unique": key repeats, for a single integer key whose range the footers bound.

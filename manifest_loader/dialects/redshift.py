@@ -23,6 +23,8 @@ class Redshift(Dialect):
     # A manifest that loads on Redshift also loads on its emulator: both keyword lists apply.
     keyword_sources = ("postgres", "redshift")
     paramstyle = "named"  # runs through SQLAlchemy text()
+    # ALTER COLUMN changes only VARCHAR lengths and encodings: a drifted table is created again.
+    alters_nullability = False
     # Redshift's COPY reads Parquet columns by position (see Dialect.columns_by_position).
     columns_by_position = True
     # https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-use-multiple-files.html
