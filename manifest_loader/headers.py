@@ -5,19 +5,27 @@ so the engine names an unaliased expression after the translation:
 `count_if((CAST((X > 1) AS BOOLEAN) IS NOT DISTINCT FROM true))` for `count_if(x > 1)`.
 The header of such a column is taken from the user's own text instead, by the emulated
 warehouse's rule (`Dialect.derived_column_names`): Snowflake names it by the expression as
-written, upper-cased outside string literals. Aliased columns, plain column references and
-`*` keep the engine's names, which are the stored names. When the select list cannot be
-matched one to one with the result's columns, the engine's names stay.
+written, upper-cased outside string literals; Redshift names a function call by the function
+(`nvl`, where the Redshift emulator's PostgreSQL says `coalesce` for the translation). Aliased
+columns, plain column references and `*` keep the engine's names, which are the stored names.
+When the select list cannot be matched one to one with the result's columns, the engine's
+names stay.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-# Rules by name (Dialect.derived_column_names): the header for an unaliased expression's text.
-RULES: dict[str, Callable[[str], str]] = {
+# Rules by name (Dialect.derived_column_names): the header for an unaliased expression's text,
+# None to keep the engine's.
+RULES: dict[str, Callable[[str], str | None]] = {
     "expression_upper": lambda text: _upper_outside_quotes(text.strip()),
+    "function_name": lambda text: _called_function(text),
 }
+_CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)\s*\(")
+# Calls named after their argument, not themselves, by PostgreSQL and Redshift alike.
+_NAMED_BY_ARGUMENT = frozenset({"cast"})
 
 
 def user_headers(sql: str, columns: list[str], read: str, rule: str | None) -> list[str]:
@@ -42,10 +50,8 @@ def user_headers(sql: str, columns: list[str], read: str, rule: str | None) -> l
         return columns
     headers = []
     for projection, text, column in zip(projections, texts, columns, strict=True):
-        if isinstance(projection, exp.Alias | exp.Column):
-            headers.append(column)
-        else:
-            headers.append(RULES[rule](text))
+        derived = None if isinstance(projection, exp.Alias | exp.Column) else RULES[rule](text)
+        headers.append(column if derived is None else derived)
     return headers
 
 
@@ -96,3 +102,24 @@ def _upper_outside_quotes(text: str) -> str:
         else:
             out.append(ch.upper())
     return "".join(out)
+
+
+def _called_function(text: str) -> str | None:
+    """`nvl` for `NVL(a, b)`: the function's name, lower-cased, when the whole text is one call."""
+    match = _CALL.match(text)
+    if match is None or match.group(1).lower() in _NAMED_BY_ARGUMENT:
+        return None
+    depth, quote = 0, ""
+    body = text.strip()
+    for i, ch in enumerate(body):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return match.group(1).lower() if i == len(body) - 1 else None
+    return None

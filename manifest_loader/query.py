@@ -79,10 +79,11 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
             exc.translated_sql = translated   # where the error's position points, when it is not the user's SQL
             raise
         if target.is_emulator:   # headers from what the user wrote, not from the translation that ran
+            from .dialects import get_dialect
             from .headers import user_headers
 
-            columns = user_headers(written, columns, target.dialect.sqlglot_dialect,
-                                   target.dialect.derived_column_names)
+            emulated = get_dialect(target.dialect.emulates or target.dialect.name)
+            columns = user_headers(written, columns, emulated.sqlglot_dialect, target.dialect.derived_column_names)
         return QueryResult(columns, rows, target, translated, notes)
     finally:
         connection.rollback()

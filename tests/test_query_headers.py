@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from manifest_loader.apply import apply
@@ -28,6 +29,21 @@ def test_snowflake_emulator_headers_are_the_expressions_as_written(workspace: Pa
     assert not any("CAST(" in h or "CASE" in h for h in header)
 
 
+def test_redshift_emulator_names_a_call_by_the_function_written_not_the_one_that_ran(
+        workspace: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    apply(workspace, "redshift")
+    sql = ("select nvl(email, 'x'), decode(country, 'DE', 1, 0), len(email), count(*), "
+           "cast(customer_id as varchar), customer_id + 1, getdate() is not null, email as contact "
+           "from customers where customer_id = 1 group by 1, 2, 3, 5, 6, 8")
+    shown = CliRunner().invoke(main, ["query", str(workspace), sql, "--format", "csv"])
+    assert shown.exit_code == 0, shown.output
+    header, row = list(csv.reader(io.StringIO(shown.stdout)))
+    # PostgreSQL ran coalesce, CASE and length; Redshift names the columns after what was written.
+    assert header == ["nvl", "decode", "len", "count", "customer_id", "?column?", "?column?", "contact"]
+    assert row == ["customer001@example.com", "0", "23", "1", "1", "2", "True", "customer001@example.com"]
+
+
 def test_headers_keep_the_engines_names_when_the_list_cannot_be_matched() -> None:
     rule = "expression_upper"
     engine = ["count_if((CAST(x AS BOOLEAN)))", "a"]
@@ -38,3 +54,6 @@ def test_headers_keep_the_engines_names_when_the_list_cannot_be_matched() -> Non
     assert user_headers("select f(x, ','), \"Mixed\" from t", ["f", "Mixed"], "snowflake", rule) == \
         ["F(X, ',')", "Mixed"]
     assert user_headers("not sql at all (", engine, "snowflake", rule) == engine
+    calls = "function_name"
+    assert user_headers("select nvl(a, ')'), nvl(a, b) + 1 from t", ["coalesce", "?column?"], "redshift", calls) == \
+        ["nvl", "?column?"]

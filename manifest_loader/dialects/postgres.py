@@ -17,6 +17,7 @@ class Postgres(Dialect):
     title = "the Redshift emulator (PostgreSQL)"
     emulates = "redshift"
     sqlglot_dialect = "postgres"
+    derived_column_names = "function_name"   # as Redshift: nvl(a, b) is `nvl`, whatever ran instead
     # PostgreSQL silently truncates longer names; refusing them keeps names exact.
     max_identifier_bytes = 63
     # A name must work on PostgreSQL here and on Redshift, whose reserved words differ.

@@ -20,6 +20,7 @@ class Redshift(Dialect):
     parent = Postgres   # the template chain: redshift/, postgres/, default/
     title = "Redshift"
     sqlglot_dialect = "redshift"
+    derived_column_names = "function_name"
     # A manifest that loads on Redshift also loads on its emulator: both keyword lists apply.
     keyword_sources = ("postgres", "redshift")
     paramstyle = "named"  # runs through SQLAlchemy text()
