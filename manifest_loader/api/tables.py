@@ -27,10 +27,10 @@ def experiment_tables(service: ServiceDep, name: ExperimentName,
     """
     from ..commands import describe_tables, query_target
 
-    path = service.manifest_path(name)
-    with service.warehouse_turn(query_target(path, target_warehouse, service.env), SNOWFLAKE_QUERY_WAIT):
+    ref = service.manifest_ref(name, target_warehouse)   # a manifest, or a dw-simulator experiment's
+    with service.warehouse_turn(query_target(ref.path, ref.warehouse, ref.env), SNOWFLAKE_QUERY_WAIT):
         try:
-            preview = describe_tables(path, target_warehouse, env=service.env, lock_timeout=SNOWFLAKE_QUERY_WAIT)
+            preview = describe_tables(ref.path, ref.warehouse, env=ref.env, lock_timeout=SNOWFLAKE_QUERY_WAIT)
         except LoaderError as exc:
             raise loader_problem(exc, query=True) from None
     target = preview.target
@@ -46,10 +46,10 @@ def table_rows(service: ServiceDep, name: ExperimentName, table: Annotated[str, 
     """The first rows of one of the experiment's tables (by primary key), with the SQL that read them."""
     from ..commands import first_rows, query_target
 
-    path = service.manifest_path(name)
-    with service.warehouse_turn(query_target(path, target_warehouse, service.env), SNOWFLAKE_QUERY_WAIT):
+    ref = service.manifest_ref(name, target_warehouse)
+    with service.warehouse_turn(query_target(ref.path, ref.warehouse, ref.env), SNOWFLAKE_QUERY_WAIT):
         try:
-            sql, result = first_rows(path, table, target_warehouse, limit, env=service.env,
+            sql, result = first_rows(ref.path, table, ref.warehouse, limit, env=ref.env,
                                      lock_timeout=SNOWFLAKE_QUERY_WAIT)
         except UnknownTable as exc:
             raise ApiProblem(404, "Table not found", str(exc)) from None

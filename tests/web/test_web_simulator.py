@@ -94,6 +94,14 @@ def test_list_runs_switch_and_load_a_generation_run(browser: Any, simulator_serv
         (run,) = [r for r in _get(url + "api/experiments/shop/runs")["generation_runs"] if r["id"] == 1]
         assert [(load["status"], load["warehouse"], load["rows_match"]) for load in run["loads"]] == [
             ("succeeded", "snowflake", True)]
+        # The query panel and the loaded tables follow a simulator experiment as they follow a manifest.
+        expect(page.locator("#explore-experiment")).to_have_value("shop")
+        expect(page.locator("#tables-status")).to_have_text("4 of 4 tables loaded in snowflake, schema shop.",
+                                                            timeout=60_000)
+        expect(page.locator('.table-card[data-table="customers"] .row-count')).to_have_text("100 rows")
+        page.get_by_label("SQL", exact=True).fill("select count(*) as n from orders")
+        page.locator("#query-run").click()
+        expect(page.locator("#query-result-table tbody td")).to_have_text(["300"])
         watched.check()
     finally:
         context.close()
