@@ -98,7 +98,7 @@ def suite_markdown(suite: dict[str, Any]) -> list[str]:
 def markdown(payload: dict[str, Any]) -> str:
     lines = [f"### Query benchmark ({payload['started'][:10]})", "",
              f"- Command: `{payload['command'].strip()}`",
-             f"- Machine: {payload['machine']['cores']} cores; 1-minute load average at the end "
+             f"- Machine: {payload['machine']['cores']} cores; highest 1-minute load average at the end of a run "
              f"{payload['machine']['load_average'][0]:.1f}",
              "- Seconds per query as `query` takes them (connection, translation and the query; process start "
              "excluded); in brackets, how many times DuckDB's time", ""]
@@ -121,3 +121,24 @@ def write_docs(payload: dict[str, Any], docs: Path) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + body + "\n"
     docs.write_text(text)
+
+
+def combine(paths: list[Path]) -> dict[str, Any]:
+    """One payload from several runs (e.g. scale factor 0.1 with SQLite, 1 without): suites in order."""
+    import json
+
+    payloads = [json.loads(p.read_text()) for p in paths]
+    first = payloads[0]
+    combined = {**first, "command": "; ".join(p["command"].strip() for p in payloads),
+                "suites": [s for p in payloads for s in p["suites"]],
+                "machine": {**first["machine"], "load_average": max((p["machine"]["load_average"] for p in payloads),
+                                                                    key=lambda a: a[0])}}
+    combined["targets"] = targets(combined)
+    return combined
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_docs(combine([Path(a) for a in sys.argv[1:]]), Path(__file__).resolve().parent.parent / "docs"
+               / "benchmarks.md")

@@ -20,7 +20,7 @@ from .plan import LEDGER_TABLE, Plan, build_plan
 from .progress import Progress
 from .render import Renderer
 from .resolve import ResolvedManifest, resolve
-from .runs import RunStore, metadata_url
+from .run_log import metadata_url, open_run_log
 from .stage import remove_staged, stage_plan
 from .storage import RETRY_LISTENERS
 from .target import Target, require_url, resolve_target
@@ -127,7 +127,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
         from .simulator.link import check_link
 
         link = check_link(generation_run, manifest.name, resolved, env)
-    store = RunStore(metadata_url(target.state, env))
+    store = open_run_log(metadata_url(target.state, env))
     plan = build_plan(resolved, target, renderer)
     if expected_fingerprint is not None and expected_fingerprint != plan.fingerprint:
         raise UsageError(f"the saved plan is stale: {plan.manifest_file}, its Parquet files, the target or the "

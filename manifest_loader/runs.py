@@ -3,6 +3,7 @@
 Written on its own connection, committed at each change, so a rollback of the load can never
 erase the record of its failure. SQLite under `.manifest-loader/` by default; any SQLAlchemy
 URL via DW_SIMULATOR_TARGET_DB_URL (the simulator's own database, with its `generation_runs`).
+apply writes its run records through run_log.py (sqlite3) once these tables exist in a SQLite file.
 """
 
 from __future__ import annotations
@@ -11,18 +12,16 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from .errors import ConnectionFailed
+from .run_log import METADATA_ENV, now
+from .run_log import metadata_url as metadata_url  # where callers have always found it
 from .target import mask_url, url_secrets
-
-METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
 
 metadata = sa.MetaData()
 load_runs = sa.Table(
@@ -83,17 +82,6 @@ experiment_settings = sa.Table(
     sa.Column("warehouse", sa.String(32)),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def metadata_url(state: Path, env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    if env.get(METADATA_ENV):
-        return env[METADATA_ENV]
-    return f"sqlite:///{state / 'metadata.sqlite'}"
 
 
 @dataclass

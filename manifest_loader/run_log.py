@@ -1,0 +1,114 @@
+"""apply's two writes to the default SQLite metadata database, through the standard library's sqlite3.
+
+Every apply records its run: a row in `load_runs` when it starts, its status (and one row per
+table) when it finishes. Importing SQLAlchemy for those two statements cost about a fifth of a
+no-change re-apply (docs/benchmarks.md). The tables stay SQLAlchemy's (`runs.py` creates them on
+first use and every reader, `status` and the API, goes through it); this module writes the same
+columns in the formats SQLAlchemy reads back (DATETIME as its SQLite text), and is used only when
+the database is a SQLite file that already has every table. Anything else gets `runs.RunStore`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runs import RunStore
+
+METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
+_SQLITE = "sqlite:///"
+# runs.metadata's tables (tests/test_run_log.py keeps the two lists equal).
+TABLES = ("load_runs", "load_run_tables", "load_run_generation", "load_run_files", "experiment_settings")
+# SQLAlchemy's storage format for DateTime on SQLite.
+_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def metadata_url(state: Path, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    if env.get(METADATA_ENV):
+        return env[METADATA_ENV]
+    return f"{_SQLITE}{state / 'metadata.sqlite'}"
+
+
+def _stored(value: Any) -> Any:
+    return value.strftime(_DATETIME) if isinstance(value, datetime) else value
+
+
+class SqliteRunLog:
+    """start/finish of RunStore, on one SQLite file whose tables exist; each write its own transaction."""
+
+    def __init__(self, url: str, path: Path):
+        self.url, self.path = url, path
+
+    def _connect(self) -> sqlite3.Connection:
+        # Concurrent applies share the file: wait for each other's short writes, as RunStore does.
+        return sqlite3.connect(self.path, timeout=60)
+
+    def _insert(self, connection: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> None:
+        names = list(row)
+        connection.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                           [_stored(row[n]) for n in names])
+
+    def start(self, **values: Any) -> str:
+        run_id = str(uuid.uuid4())
+        row = dict(id=run_id, status="running", started_at=now(), rows=0, bytes=0,
+                   host=socket.gethostname(), pid=os.getpid(), **values)
+        connection = self._connect()
+        try:
+            with connection:
+                self._insert(connection, "load_runs", row)
+        finally:
+            connection.close()
+        return run_id
+
+    def finish(self, run_id: str, status: str, rows: int = 0, nbytes: int = 0, error: str | None = None,
+               tables: list[dict[str, Any]] | None = None) -> None:
+        connection = self._connect()
+        try:
+            with connection:
+                connection.execute("UPDATE load_runs SET status = ?, finished_at = ?, rows = ?, bytes = ?, error = ? "
+                                   "WHERE id = ?", (status, _stored(now()), rows, nbytes, error, run_id))
+                for table in tables or []:
+                    self._insert(connection, "load_run_tables", {"run_id": run_id, **table})
+        finally:
+            connection.close()
+
+    def link_generation(self, run_id: str, experiment: str, generation_run_id: str, run_folder: str,
+                        files: list[tuple[str, str, int, int]]) -> None:
+        """Rare (simulator loads only): through RunStore."""
+        from .runs import RunStore
+
+        RunStore(self.url).link_generation(run_id, experiment, generation_run_id, run_folder, files)
+
+
+def open_run_log(url: str) -> SqliteRunLog | RunStore:
+    """The cheapest writer of apply's run records for this metadata database."""
+    if url.startswith(_SQLITE):
+        path = Path(url[len(_SQLITE):])
+        if path.is_file():
+            try:
+                connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+                try:
+                    found = connection.execute(
+                        f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                        f"({', '.join('?' * len(TABLES))})", TABLES).fetchone()[0]
+                finally:
+                    connection.close()
+            except sqlite3.Error:
+                found = 0
+            if found == len(TABLES):
+                return SqliteRunLog(url, path)
+    from .runs import RunStore
+
+    return RunStore(url)
