@@ -19,6 +19,7 @@ import pyarrow.types as t
 from .errors import LoadFailed
 from .fetch import local_copies
 from .fileuri import file_path
+from .parquet_checks import checksum_failure, open_verified, refuse_unreturnable_int96, verify_page_checksums
 from .storage import S3Location, s3_filesystem
 
 # Smaller batches keep the ADBC driver's COPY buffers small: peak RSS of a 1M-row load fell
@@ -73,7 +74,8 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
         try:
             # A local file (s3:// objects are downloaded first): read pages through a small buffer
             # instead of pre-buffering whole column chunks (8 MB less at the peak, as fast).
-            parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+            parquet = open_verified(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+            refuse_unreturnable_int96(path, display, table)
         except (OSError, pa.ArrowException) as exc:
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: cannot read {display}: {str(exc).splitlines()[0]}",
@@ -90,6 +92,8 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
         except LoadFailed:
             raise
         except (OSError, pa.ArrowException) as exc:
+            if checksum_failure(exc):
+                verify_page_checksums(path, display, table)   # names the column whose page is damaged
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: {display} is corrupt or truncated: {str(exc).splitlines()[0]}",
                 hint="regenerate the file") from None
@@ -106,7 +110,10 @@ def refuse_sub_microsecond(files: Iterable[tuple[str, str, pa.Schema]], table: s
         names = [f.name for f in schema if t.is_timestamp(f.type) and f.type.unit == "ns"]
         if not names:
             continue
-        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+        # INT96 (Spark's legacy timestamps) at microseconds, as the warehouses read it: at
+        # nanoseconds a date past 2262 wraps around and looks like lost precision.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES,
+                                 coerce_int96_timestamp_unit="us")
         for group in range(parquet.num_row_groups):
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=names):
                 for name in names:

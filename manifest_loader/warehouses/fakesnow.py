@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ConnectionFailed, LoadFailed
 from ..fileuri import file_path
+from ..parquet_checks import has_page_checksums, refuse_unreturnable_int96, verify_page_checksums
 from ..plan import Step
 from ..progress import Progress
 from ..target import Target
@@ -122,6 +123,12 @@ class FakesnowWarehouse(Warehouse):
         """COPY INTO from the local mirror; every file must report LOADED."""
         from ..casting import refuse_sub_microsecond
 
+        # DuckDB checks no page checksum, and reads INT96 dates that no query can return.
+        for file in step.files:
+            path = str(file_path(file.load_uri))
+            if has_page_checksums(path):
+                verify_page_checksums(path, file.source.display, step.table or "")
+            refuse_unreturnable_int96(path, file.source.display, step.table or "")
         # DuckDB's TIMESTAMP holds microseconds: COPY INTO would cut nanoseconds silently.
         refuse_sub_microsecond([(str(file_path(f.load_uri)), f.source.display, f.source.schema)
                                 for f in step.files], step.table or "", self.target.dialect.title)

@@ -14,7 +14,8 @@ A case is ``tests/bad_inputs/<name>.yaml`` (the manifest, as a user or an attack
     }
 
 Each data file is a Parquet table given as ``{column: [arrow type, [values]]}``, or a special
-file: ``{"special": "text", "text": "..."}``, ``"corrupt_data_page"``, ``"duplicate_columns"``,
+file: ``{"special": "text", "text": "..."}``, ``"corrupt_data_page"``, ``"corrupt_checksum"``,
+``"int96_beyond_9999"``, ``"duplicate_columns"``,
 ``"no_columns"``, ``"invalid_utf8"``, ``"fifo"``, or ``"symlink"`` (with ``"to"``, relative to the
 case folder, whose target is written as ``{"target": {...}}``). The manifest itself may instead be
 generated: ``"manifest": "ten_megabytes"`` or ``"utf16"`` (its .yaml then says what it stands for).
@@ -115,6 +116,22 @@ def write_file(folder: Path, path: Path, content: dict[str, Any]) -> None:
         middle = len(raw) // 3
         raw[middle:middle + 4096] = os.urandom(4096)
         path.write_bytes(bytes(raw))
+    elif special == "corrupt_checksum":
+        # A page whose bytes changed after writing (one bit), behind its CRC: it still decodes.
+        values = pa.array([f"value {i:04d}" for i in range(1000)])
+        pq.write_table(pa.table({"id": pa.array(range(1000), pa.int64()), "v": values}), path,
+                       write_page_checksum=True, compression="none", use_dictionary=False)
+        chunk = pq.ParquetFile(path).metadata.row_group(0).column(1)
+        raw = bytearray(path.read_bytes())
+        raw[chunk.data_page_offset + chunk.total_compressed_size // 2] ^= 0x01
+        path.write_bytes(bytes(raw))
+    elif special == "int96_beyond_9999":
+        # Spark's legacy INT96 timestamps, one inside a struct, near year 75,000 (read as
+        # nanoseconds they wrap to 1852 without a word).
+        far = pa.array([0, 73_000 * 365 * 86_400 * 1_000_000], pa.timestamp("us"))
+        table = pa.table({"id": pa.array([1, 2], pa.int64()),
+                          "event": pa.StructArray.from_arrays([far], ["at"])})
+        pq.write_table(table, path, use_deprecated_int96_timestamps=True)
     else:
         raise AssertionError(f"unknown special file {special!r}")
 
