@@ -222,8 +222,10 @@ class Suite:
 
     def apply(self, warehouse: str) -> None:
         started = time.perf_counter()
+        # The queries' statement timeout (PGOPTIONS) is not the load's.
+        env = {k: v for k, v in self.env.items() if k != "PGOPTIONS"}
         done = subprocess.run([sys.executable, "-m", "manifest_loader.cli", "apply", str(self.manifest()),
-                               "--target-warehouse", warehouse], env=self.env, cwd=ROOT, capture_output=True,
+                               "--target-warehouse", warehouse], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=self.args.timeout * 10)
         seconds = time.perf_counter() - started
         error = None if done.returncode == 0 else (done.stderr or done.stdout).strip()[-600:]
