@@ -69,6 +69,16 @@ def headers(page: Any) -> list[str]:
 
 def test_query_tables_and_charts_on_both_emulators(laptop: Watched, served: Served) -> None:
     """Load the example from the page into each emulator; query it, preview its tables, chart its runs."""
+    # Each step waits on a warehouse (a fakesnow connection takes seconds on a busy CI machine): give the
+    # assertions the time the page's actions already have, then restore Playwright's default for other tests.
+    expect.set_options(timeout=30_000)
+    try:
+        query_tables_and_charts(laptop, served)
+    finally:
+        expect.set_options(timeout=5_000)
+
+
+def query_tables_and_charts(laptop: Watched, served: Served) -> None:
     page = laptop.page
     page.goto(served.url)
     expect(page.locator("#explore-experiment")).to_have_value("ecommerce")
