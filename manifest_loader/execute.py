@@ -14,7 +14,7 @@ from typing import Any
 
 from .dialects import get_dialect
 from .errors import ConstraintViolation, LoadFailed
-from .plan import Check, Plan, Step
+from .plan import MERGE_ONCE, Check, Plan, Step, not_null_hint
 from .progress import Progress
 from .testhook import pause_point
 from .warehouses.base import Warehouse
@@ -160,8 +160,13 @@ def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintVi
                           f"e.g. {shown}",
     }
     hint = f"fix the data in {files}, or turn the check off with checks: {{{_check_key(check.kind)}: false}}"
+    if check.kind == "not_null":
+        hint = not_null_hint(files, columns)
+    if check.kind == "merge_keys":
+        # No setting turns this one off: MERGE with a repeated key has no one right answer.
+        hint = f"fix the data in {files}: {MERGE_ONCE}"
     return ConstraintViolation(f"{messages[check.kind]} (files: {files}); nothing was loaded", hint=hint)
 
 
 def _check_key(kind: str) -> str:
-    return {"merge_keys": "primary_key", "foreign_key": "foreign_keys"}.get(kind, kind)
+    return {"foreign_key": "foreign_keys"}.get(kind, kind)

@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from .drift import TableDrift
 
 LEDGER_TABLE = "_manifest_loader_ledger"
+
+
+def not_null_hint(files: str, column: str) -> str:
+    """The way out of a NULL in a NOT NULL column. Not `checks: {not_null: false}`: the column is
+    NOT NULL in the table itself, so the warehouse refuses the row whatever the loader checks."""
+    return (f"fix the data in {files}, or let the column hold NULL: columns: {{{column}: {{nullable: true}}}} "
+            "(a primary key column is always NOT NULL)")
+
+
+# The way out of a repeated merge key on every target (no check setting turns that check off).
+MERGE_ONCE = ("a merge takes each key once per apply, so remove the repeated rows, or load the files that "
+              "repeat a key in separate applies (each apply merges over the one before)")
 # A streamed key check keeps one bit per possible key value between the footers' min and max:
 # at most 16 MiB. A wider range (sparse keys) is checked by a query after the copy instead.
 MAX_KEY_BITMAP_BITS = 1 << 27

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ConstraintViolation, LoadFailed
-from .plan import Check
+from .plan import MERGE_ONCE, Check, not_null_hint
 
 _KEY_KINDS = ("primary_key", "merge_keys")
 
@@ -60,8 +60,7 @@ class BatchChecker:
                 raise ConstraintViolation(
                     f"table {check.table}: column {check.columns[0]} is declared NOT NULL but {which}; "
                     "nothing was loaded",
-                    hint=f"fix the data in {current_file()}, make the column nullable, or turn the check off "
-                         "with checks: {not_null: false}")
+                    hint=not_null_hint(current_file(), check.columns[0]))
             return
         lengths = pc.binary_length(column) if self.counts_bytes else pc.utf8_length(column)
         # One pass, and no Python value turned into an Arrow scalar: pyarrow imports pandas (when
@@ -134,7 +133,7 @@ class _KeyBitmap:
                     "with checks: {primary_key: false}")
         else:
             what = f"the incoming files repeat merge key ({columns}) {count} time{'s' if count != 1 else ''}{counted}"
-            hint = f"fix the data in {current_file()} (or a file loaded before it): a merge takes each key once"
+            hint = f"fix the data in {current_file()} (or a file loaded before it): {MERGE_ONCE}"
         raise ConstraintViolation(f"table {check.table}: {what}, e.g. {shown} (first repeated in {current_file()}); "
                                   "nothing was loaded", hint=hint)
 

@@ -57,8 +57,8 @@ def test_a_failed_first_apply_leaves_no_table_and_the_fixed_manifest_loads(
     assert rows[0][0] == 1
 
 
-@pytest.mark.parametrize("warehouse", WAREHOUSES)
-@pytest.mark.parametrize("mode", ["append", "replace"])
+@pytest.mark.parametrize(("warehouse", "mode"), [("redshift", "append"), ("snowflake", "append"),
+                                               ("snowflake", "replace")])
 def test_not_null_in_the_warehouse_but_not_in_the_manifest_is_dropped_in_the_load(
         tmp_path: Path, warehouse: str, mode: str, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use_emulator(warehouse, tmp_path, monkeypatch, pg_database)

@@ -42,8 +42,7 @@ def test_widen_stays_in_one_family(a: str, b: str, wider: str | None) -> None:
     assert widen(parse_type(b), parse_type(a)) == expected
 
 
-@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
-@pytest.mark.parametrize("declared", [None, "bigint"])
+@pytest.mark.parametrize(("warehouse", "declared"), [("redshift", None), ("snowflake", None), ("redshift", "bigint")])
 def test_files_differing_in_width_load_as_the_wider_type(tmp_path: Path, warehouse: str, declared: str | None,
                                                          pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use_emulator(warehouse, tmp_path, monkeypatch, pg_database)

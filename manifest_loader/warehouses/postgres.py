@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed, QueryFailed
-from ..plan import STAGING_SUFFIX, Step
+from ..plan import STAGING_SUFFIX, Step, not_null_hint
 from ..progress import Progress
 from ..sql_position import postgres_position
 from ..target import Target, mask_url, url_secrets
@@ -213,7 +213,7 @@ class PostgresWarehouse(Warehouse):
                 raise ConstraintViolation(
                     f"table {step.table}: column {not_null.group(1)} is declared NOT NULL but a row of "
                     f"{current['file']} is NULL; nothing was loaded",
-                    hint=f"fix the data in {current['file']}, or make the column nullable") from None
+                    hint=not_null_hint(current["file"], not_null.group(1))) from None
             raise LoadFailed(f"table {step.table}: the load failed while reading {current['file']}: "
                              f"{_clean(exc, self.target.url)}",
                              hint="the whole apply was rolled back; fix the data and apply again") from None
