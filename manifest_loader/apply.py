@@ -10,13 +10,15 @@ import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import compat
+from . import saved_plan as saved
 from .drift import check_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
 from .manifest import load_manifest
-from .plan import LEDGER_TABLE, Plan, build_plan
+from .plan import LEDGER_TABLE, Plan, build_plan, plan_to_dict
 from .progress import Progress
 from .render import Renderer
 from .resolve import ResolvedManifest, resolve
@@ -107,20 +109,21 @@ def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bo
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
           force: bool = False, generation_run: str | None = None, progress: Progress | None = None,
           lock_timeout: float = 600.0, env: Mapping[str, str] | None = None,
-          expected_fingerprint: str | None = None, one_shot: bool = False) -> ApplyResult:
+          saved_plan: Mapping[str, Any] | None = None, one_shot: bool = False) -> ApplyResult:
     """Load the manifest's tables into the target, all or nothing.
 
     `one_shot` is for a process that ends with this apply (the CLI): what is alive before the
     load is then frozen out of the garbage collector's walks (see _load).
 
-    With `expected_fingerprint` (from a saved plan), refuse when the plan would differ in any way:
-    the manifest, a source file, the target or a template changed since it was reviewed.
+    With `saved_plan` (saved_plan.read_saved), run exactly its steps or refuse, naming what changed
+    since it was reviewed: the manifest, a file, the target or a template (checked before anything
+    is recorded), or the ledger (checked once the target's ledger is read).
     """
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
     require_url(target)   # before anything is recorded or staged
-    resolved = resolve(manifest, target.dialect, cache=target.footer_cache())
+    resolved = resolve(manifest, target.kind, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
     link = None
     if generation_run:
@@ -129,10 +132,12 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
         link = check_link(generation_run, manifest.name, resolved, env)
     store = open_run_log(metadata_url(target.state, env))
     plan = build_plan(resolved, target, renderer)
-    if expected_fingerprint is not None and expected_fingerprint != plan.fingerprint:
-        raise UsageError(f"the saved plan is stale: {plan.manifest_file}, its Parquet files, the target or the "
-                         f"templates changed since it was made ({expected_fingerprint[:19]}… ≠ "
-                         f"{plan.fingerprint[:19]}…)", hint="run `manifest-loader plan --out` again and review it")
+    if saved_plan is not None:
+        if force:
+            raise UsageError("--force cannot be combined with --plan: a saved plan runs exactly what was reviewed",
+                             hint="drop --force, or make the plan again and review it")
+        # Everything but the ledger, against the ledger the plan was made with: nothing recorded yet.
+        saved.check(saved_plan, plan_to_dict(build_plan(resolved, target, renderer, loaded=saved.held(saved_plan))))
     run_id = store.start(manifest_name=manifest.name, manifest_file=manifest.display_path,
                          manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,
@@ -155,14 +160,14 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     RETRY_LISTENERS.append(on_retry)
     try:
         connection = connect(target, progress, lock_timeout)
-        if target.dialect.name == "postgres":
+        if target.kind.compat_layer:
             # Redshift functions and STL views on the emulator; its own transaction, skipped when current.
             compat.ensure_installed(connection, templates_dir,
                                     warn=lambda message: progress.event("message", message=message))
-        result = _load(connection, resolved, target, renderer, run_id, force, progress, one_shot)
+        result = _load(connection, resolved, target, renderer, run_id, force, progress, one_shot, saved_plan)
     except LoaderError as exc:
         store.finish(run_id, "failed", error=str(exc))
-        if connection is not None and target.dialect.name == "postgres":
+        if connection is not None and target.kind.compat_layer:
             compat.record_failure(connection, run_id, plan, exc)   # for STL_LOAD_ERRORS; best effort
         _cleanup(plan, manifest.stage_cleanup, succeeded=False)
         raise
@@ -185,11 +190,13 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
 
 def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
-          force: bool, progress: Progress, one_shot: bool) -> ApplyResult:
+          force: bool, progress: Progress, one_shot: bool, saved_plan: Mapping[str, Any] | None) -> ApplyResult:
     drifts = check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
         loaded = read_ledger(connection, target, renderer)
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded, drifts=drifts)
+        if saved_plan is not None:
+            saved.check(saved_plan, plan_to_dict(plan))   # the ledger as it is now
         for drift in drifts.values():
             action = "created again with the manifest's definition" if drift.rebuild else "made nullable"
             progress.event("message", message=f"table {drift.table} differs from the manifest, and is {action} "

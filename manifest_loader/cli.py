@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .registry import warehouses
 
 if TYPE_CHECKING:
     from .commands import ManifestRef
@@ -28,7 +29,7 @@ os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-WAREHOUSES = click.Choice(["redshift", "snowflake"])
+WAREHOUSES = click.Choice(list(warehouses()))
 
 
 # Set in ctx.meta by `apply --json`: its JsonProgress, which ends the stream on every path.
@@ -159,7 +160,8 @@ def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also save the plan (JSON) for `apply --plan`, which refuses it once anything changed.")
+              help="Also save the plan (JSON), made against the target's ledger, for `apply --plan`: it runs "
+                   "exactly these steps or refuses, naming what changed.")
 @click.option("--offline", is_flag=True,
               help="Do not connect to the target: append/merge files the ledger holds are not marked.")
 @_report_errors
@@ -168,13 +170,20 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
     """Print the exact SQL `apply` would run, step by step. Writes nothing (but --out).
 
     For append and merge tables, the files the target's ledger already holds are marked (when the
-    target can be reached; not with --offline): apply loads only the others.
+    target can be reached; not with --offline): apply loads only the others. --out plans against the
+    ledger and saves it with the plan, so `apply --plan` runs exactly these steps.
     """
     from .commands import make_plan
     from .plan_format import FORMATTERS, format_json
 
     given = _manifest_ref(manifest, warehouse)
-    result, _ = make_plan(given.path, given.warehouse, templates_dir, given.env, read_ledger=not offline)
+    if out is not None and offline:
+        from .errors import UsageError
+
+        raise UsageError("plan --out saves the ledger state it was planned against, so it reads the target's "
+                         "ledger", hint="drop --offline, or drop --out")
+    result, _ = make_plan(given.path, given.warehouse, templates_dir, given.env, read_ledger=not offline,
+                          against_ledger=out is not None)
     click.echo(FORMATTERS[fmt](result), nl=False)
     if out is not None:
         out.write_text(format_json(result), encoding="utf-8")
@@ -269,9 +278,9 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
             click.echo(f"-- translated for {result.target.dialect.title}:\n{result.translated_sql}", err=True)
             for note in result.notes:
                 click.echo(f"-- note: {note}", err=True)
-        elif result.target.dialect.name == "fakesnow":
-            click.echo("-- not translated here: the Snowflake emulator (fakesnow) translates Snowflake SQL itself",
-                       err=True)
+        elif result.target.is_emulator:
+            click.echo(f"-- not translated here: {result.target.dialect.title} translates "
+                       f"{result.target.warehouse.capitalize()} SQL itself", err=True)
         else:
             click.echo(f"-- not translated: {result.target.dialect.title} runs the SQL as written", err=True)
     click.echo(format_result(result.columns, result.rows, fmt), nl=False)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .preview import Preview
     from .progress import Progress
     from .query import QueryResult
+    from .render import Renderer
     from .resolve import ResolvedManifest
     from .runs import RunStore
     from .simulator.experiment import ExperimentLoad, ExperimentTarget
@@ -51,7 +52,7 @@ def process_lock_name(target: Target) -> str | None:
     """The name of the lock a process must hold while it uses this target, or None when it needs none."""
     # fakesnow patches the Snowflake connector process-wide and refuses a second patch:
     # in one process one load or query at a time uses the Snowflake emulator.
-    return target.dialect.name if target.dialect.name == "fakesnow" else None
+    return target.kind.name if target.kind.in_process_lock else None
 
 
 # -- the commands ---------------------------------------------------------------------------------
@@ -63,15 +64,18 @@ def validate(manifest_path: str | Path, warehouse: str | None = None,
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)
-    return resolve(manifest, target.dialect, hash_content=False, cache=target.footer_cache(writable=False))
+    return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache(writable=False))
 
 
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
-              env: Mapping[str, str] | None = None, *, read_ledger: bool = False) -> tuple[Plan, Target]:
+              env: Mapping[str, str] | None = None, *, read_ledger: bool = False,
+              against_ledger: bool = False) -> tuple[Plan, Target]:
     """Build the exact plan `apply` would run; writes nothing anywhere.
 
     With `read_ledger` (the CLI's `plan`), the files of append and merge tables that the target's
     ledger already holds are marked when the target can be reached (apply loads only the others).
+    `against_ledger` (`plan --out`) reads the ledger and must: the plan then holds only the files
+    apply would load now, and the ledger state it was made against, for `apply --plan`.
     """
     from dataclasses import replace
 
@@ -81,14 +85,33 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)
-    resolved = resolve(manifest, target.dialect, cache=target.footer_cache(writable=False))
+    resolved = resolve(manifest, target.kind, cache=target.footer_cache(writable=False))
     renderer = Renderer(target.dialect, templates_dir)
+    incremental = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
+    if against_ledger:
+        loaded = _ledger(target, renderer)
+        plan = build_plan(resolved, target, renderer, loaded=loaded)
+        held = {name: frozenset(loaded.get(name, set())) for name in incremental}
+        return replace(plan, ledger_held=held), target   # marks beside the files; not fingerprinted
     plan = build_plan(resolved, target, renderer)
     if read_ledger:
-        incremental = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
-        held, note = ledger_for_plan(target, renderer, incremental)
-        plan = replace(plan, ledger_held=held, ledger_note=note)   # the fingerprint stays the files'
+        marks, note = ledger_for_plan(target, renderer, incremental)
+        plan = replace(plan, ledger_held=marks, ledger_note=note)   # the fingerprint stays the files'
     return plan, target
+
+
+def _ledger(target: Target, renderer: Renderer) -> dict[str, set[str]]:
+    """What the target's ledger holds, read in a transaction that is rolled back."""
+    from .apply import read_ledger
+    from .progress import Progress
+    from .warehouses import connect
+
+    connection = connect(target, Progress(), 60.0)
+    try:
+        return read_ledger(connection, target, renderer)
+    finally:
+        connection.rollback()
+        connection.close()
 
 
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,
@@ -97,23 +120,11 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
           saved_plan: Path | None = None, one_shot: bool = False) -> ApplyResult:
     """Stage the manifest's files and load them in one transaction (see apply.apply)."""
     from .apply import apply as run
+    from .saved_plan import read_saved
 
-    expected = saved_fingerprint(saved_plan) if saved_plan is not None else None
+    saved = read_saved(saved_plan) if saved_plan is not None else None
     return run(manifest_path, warehouse, templates_dir=templates_dir, force=force, generation_run=generation_run,
-               progress=progress, lock_timeout=lock_timeout, env=env, expected_fingerprint=expected,
-               one_shot=one_shot)
-
-
-def saved_fingerprint(path: Path) -> str:
-    """The fingerprint a plan saved by `plan --out` was made with."""
-    import json
-
-    from .errors import UsageError
-
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["fingerprint"])
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(f"{path} is not a plan saved by `manifest-loader plan --out`") from None
+               progress=progress, lock_timeout=lock_timeout, env=env, saved_plan=saved, one_shot=one_shot)
 
 
 def run_store(env: Mapping[str, str] | None = None, project: Path | None = None) -> RunStore:
@@ -173,10 +184,12 @@ def stage_gc(manifest_path: str | Path, warehouse: str | None = None, *, delete:
 
 def emulator_init(manifest_path: str | Path | None, templates_dir: Path | None = None,
                   env: Mapping[str, str] | None = None) -> tuple[bool, Target]:
-    """Install the Redshift compatibility layer into the Redshift emulator; False when it was current."""
+    """Install the Redshift compatibility layer into the Redshift emulator of a manifest (or of the
+    environment); False when it was current."""
     from .compat import init
 
-    return init(manifest_path, templates_dir, env)
+    target = query_target(manifest_path, "redshift", env)
+    return init(target, templates_dir), target
 
 
 def emulator_sql(templates_dir: Path | None = None) -> str:

@@ -144,7 +144,7 @@ def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintVi
     table = next((t for t in plan.tables if t.name == check.table), None)
     files = ", ".join(f.source.display for f in table.files) if table else "?"
     columns = ", ".join(check.columns)
-    unit = "bytes" if plan.dialect in ("postgres", "redshift") else "characters"
+    unit = get_dialect(plan.dialect).varchar_counts
     shown = f"{str(sample)[:60]!r}" if sample is not None else None
     rows = f"{count} row{'s' if count != 1 else ''}"
     messages: Mapping[str, str] = {

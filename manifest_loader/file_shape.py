@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .dialects import Dialect, get_dialect
+from . import registry
+from .registry import TargetKind
 
 # "Thousands of tiny files": from this many files smaller than the lower bound on average.
 MANY_FILES = 1000
@@ -29,9 +30,9 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def file_shape_notes(dialect: type[Dialect], sizes: Sequence[int]) -> list[str]:
+def file_shape_notes(kind: TargetKind, sizes: Sequence[int]) -> list[str]:
     """Notes on one table's files (their sizes in bytes, as staged) for the real warehouse."""
-    warehouse = dialect if dialect.emulates is None else get_dialect(dialect.emulates)
+    warehouse = registry.real(kind.warehouse).dialect
     if warehouse.load_file_bytes is None or not sizes:
         return []
     low, high = warehouse.load_file_bytes

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import LoaderError, UsageError
+from .loader_tables import LEDGER_TABLE
 from .manifest import Manifest, load_manifest
-from .plan import LEDGER_TABLE, _table_key
+from .plan import table_key
 from .progress import Progress
 from .render import Renderer
 from .runs import RunStore, metadata_url
@@ -55,7 +56,7 @@ def stage_garbage(manifest_path: str | Path, warehouse: str | None = None, *, de
     """
     manifest = load_manifest(manifest_path, env)
     chosen = resolve_target(manifest, warehouse, env)
-    objects = list_stage(f"{chosen.stage}/{_table_key(manifest.name)}")
+    objects = list_stage(f"{chosen.stage}/{table_key(manifest.name)}")
     referenced: set[str] = set()
     result = Garbage([])
     for ledger, target in _known_ledgers(manifest, chosen, env).items():

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import registry
 from .errors import ManifestError, Problem
 from .interpolate import interpolate_document
 from .schema_errors import schema_problems
 from .types import PortableType, TypeProblem, parse_type
+from .urls import mask_url
 from .yamlpos import JsonPath, PositionedDocument, json_path, load_positioned
 
 SUPPORTED_VERSIONS = (1,)
@@ -70,6 +72,13 @@ class TableSpec:
 
     def override(self, column: str) -> ColumnOverride | None:
         return next((c for c in self.columns if c.name == column), None)
+
+    def physical_design(self, warehouse: str) -> bool:
+        """Whether the table asks for data placement on the warehouse (Redshift distribution, Snowflake
+        clustering): what an emulator drops. A Redshift SORTKEY is not among them (the emulator indexes it)."""
+        options = {"redshift": {k: v for k, v in self.redshift.items() if k.startswith("dist")},
+                   "snowflake": {k: v for k, v in self.snowflake.items() if v}}
+        return bool(options.get(warehouse))
 
 
 @dataclass(frozen=True)
@@ -189,9 +198,7 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
     problems: list[Problem] = []
     url = data["target"].get("url")
     if url and ("target", "url") not in interpolated and _PASSWORD_IN_URL.search(url):
-        from .target import URL_ENV
-
-        variable = URL_ENV.get(data["target"].get("warehouse"), "DW_SIMULATOR_REDSHIFT_URL")
+        variable = registry.URL_ENV.get(data["target"].get("warehouse"), "DW_SIMULATOR_REDSHIFT_URL")
         problems.append(doc.problem(("target", "url"), "the URL holds a password in clear; put the URL in an "
                                     f"environment variable and write ${{{variable}}}"))
     if url and "$.target.url" not in unresolved and (why := _url_problem(url, data["target"]["warehouse"])):
@@ -215,13 +222,10 @@ def _semantic_problems(data: dict[str, Any], doc: PositionedDocument, interpolat
 
 def _url_problem(url: str, warehouse: str) -> str | None:
     """A target.url that cannot reach its warehouse, said at its line (target.py would say it unplaced)."""
-    from .target import _SCHEME_DIALECT, mask_url
-
-    schemes = _SCHEME_DIALECT.get(warehouse)
-    if schemes is None:  # an unknown warehouse: the schema reported it
+    schemes = registry.schemes_of(warehouse)
+    if not schemes:  # an unknown warehouse: the schema reported it
         return None
-    scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else ""
-    if scheme in schemes:
+    if registry.url_scheme(url) in schemes:
         return None
     return (f"{mask_url(url)!r} is not a {warehouse} URL; use one of "
             f"{', '.join(f'{s}://' for s in schemes)} (the scheme picks the warehouse or its emulator)")
@@ -327,7 +331,7 @@ def _build(data: dict[str, Any], doc: PositionedDocument, path: Path, display: s
         overrides = tuple(
             ColumnOverride(name=column, type=parse_type(spec["type"]) if "type" in spec else None,
                            nullable=spec.get("nullable"),
-                           native={d: s["type"] for d, s in spec.items() if d in ("redshift", "snowflake")})
+                           native={d: s["type"] for d, s in spec.items() if d in registry.warehouses()})
             for column, spec in t.get("columns", {}).items())
         fks = tuple(ForeignKey(tuple(fk["columns"]), fk["references"]["table"],
                                tuple(fk["references"]["columns"])) for fk in t.get("foreign_keys", []))

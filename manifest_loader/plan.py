@@ -11,21 +11,21 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .file_shape import file_shape_notes
 from .fileuri import SCHEME, file_path, is_file_uri
+from .loader_tables import LEDGER_TABLE, STAGING_SUFFIX
+from .registry import URL_ENV
 from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
+from .secret_tokens import display_sql
 from .sources import SourceFile
 from .target import Target
 
 if TYPE_CHECKING:
     from .drift import TableDrift
-
-LEDGER_TABLE = "_manifest_loader_ledger"
-
 
 def not_null_hint(files: str, column: str) -> str:
     """The way out of a NULL in a NOT NULL column. Not `checks: {not_null: false}`: the column is
@@ -41,7 +41,6 @@ MERGE_ONCE = ("a merge takes each key once per apply, so remove the repeated row
 # at most 16 MiB. A wider range (sparse keys) is checked by a query after the copy instead.
 MAX_KEY_BITMAP_BITS = 1 << 27
 _INTEGER_TYPES = ("smallint", "integer", "bigint")
-STAGING_SUFFIX = "__ml_staging"
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -119,26 +118,34 @@ class Plan:
     # shown beside the files, never part of the fingerprint (the files decide what apply loads).
     ledger_held: Mapping[str, frozenset[str]] | None = None
     ledger_note: str | None = None   # why the ledger was not read, when reading it failed
+    # The ledger this plan was made against (`plan --out`, `apply`): per table, the content hashes
+    # it held. None when planned without reading the ledger (`plan` prints every file).
+    ledger: Mapping[str, tuple[str, ...]] | None = None
+
+    def loads(self, table: str) -> tuple[str, ...]:
+        """The content hashes the plan's COPY steps load into the table."""
+        return tuple(f.source.content_hash for s in self.steps if s.action == "copy" and s.table == table
+                     for f in s.files)
 
     @property
     def transaction_steps(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.transactional)
 
 
-def _table_key(name: str) -> str:
+def table_key(name: str) -> str:
     safe = _KEY_SAFE.sub("_", name)
     return safe if safe == name else f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def staged_files(table: ResolvedTable, target: Target, manifest_name: str) -> tuple[StagedFile, ...]:
     """Where each source file is staged and read from: <stage>/<manifest>/<table>/<digest>.parquet."""
-    folder = f"{target.stage}/{_table_key(manifest_name)}/{_table_key(table.name)}"
+    folder = f"{target.stage}/{table_key(manifest_name)}/{table_key(table.name)}"
     out = []
     for source in table.files:
         staged = f"{folder}/{source.digest}.parquet"
         load = staged
-        if target.dialect.name == "fakesnow" and not staged.startswith("file://"):
-            # fakesnow cannot read s3:// here, so it loads a local mirror of the staged object.
+        if target.kind.local_mirror and not is_file_uri(staged):
+            # The emulator cannot read s3:// here, so it loads a local mirror of the staged object.
             relative = staged.split("://", 1)[1]
             load = (target.state / "mirror" / relative).as_uri()
         out.append(StagedFile(source, staged, load))
@@ -169,6 +176,7 @@ class _Builder:
         self.drifts = drifts or {}
         self.after: list[dict[str, Any]] = []
         self.dialect = target.dialect
+        self.kind = target.kind
         self.ddl: list[dict[str, Any]] = []
         self.dml: list[dict[str, Any]] = []
         self.schema = target.schema
@@ -208,7 +216,7 @@ class _Builder:
         return [self.schema, name] if self.dialect.temp_tables_in_schema else [name]
 
     def note(self, key: str) -> tuple[str, ...]:
-        return (self.dialect.notes[key],) if key in self.dialect.notes else ()
+        return self.kind.note(key)
 
     def build(self) -> list[Step]:
         if self.dialect.supports_advisory_lock:
@@ -234,7 +242,7 @@ class _Builder:
 
     def _sortkey_index(self, table: ResolvedTable) -> None:
         sortkey = table.spec.redshift.get("sortkey") or []
-        if sortkey and self.dialect.sortkey_as_index:
+        if sortkey and self.kind.sortkey_as_index:
             self.add("ddl", "create_sortkey_index", table=table.name, index=_index_name(table.name, sortkey),
                      columns=list(sortkey), notes=self.note("sortkey"))
 
@@ -264,23 +272,22 @@ class _Builder:
 
     def _table_notes(self, table: ResolvedTable) -> tuple[str, ...]:
         notes: list[str] = []
-        distribution = {k for k in table.spec.redshift if k.startswith("dist")}
-        if distribution and self.dialect.name == "postgres" or \
-                table.spec.snowflake.get("cluster_by") and self.dialect.name == "fakesnow":
+        if self.kind.ignores_physical and table.spec.physical_design(self.kind.warehouse):
             notes += self.note("physical")
-        if self.dialect.emulates and (table.spec.primary_key or table.spec.foreign_keys):
-            notes.append(f"keys are informational on {self.dialect.emulates.capitalize()} and not declared "
+        emulates = self.kind.emulates
+        if emulates and (table.spec.primary_key or table.spec.foreign_keys):
+            notes.append(f"keys are informational on {emulates.capitalize()} and not declared "
                          "in the emulator; the loader checks them before commit")
         for column in table.columns:
-            if column.emulated_native and self.dialect.emulates:
+            if column.emulated_native and emulates:
                 notes.append(f"column {column.name}: native type {column.emulated_native} is for real "
-                             f"{self.dialect.emulates.capitalize()}; the emulator uses "
+                             f"{emulates.capitalize()}; the emulator uses "
                              f"{column.sql_type(self.dialect)}")
         for kind in ("json", "binary"):
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)
         notes += table.notes
-        notes += file_shape_notes(self.dialect, [f.size for f in table.files])
+        notes += file_shape_notes(self.kind, [f.size for f in table.files])
         return tuple(notes)
 
     def _load(self, table: ResolvedTable) -> None:
@@ -335,7 +342,7 @@ class _Builder:
                 # A DROP would commit the open transaction; empty it instead (the session drops it).
                 self.add("dml", "clear_staging", table=name, staging=into)
         self._checks(table, streamed)
-        if self.dialect.analyzes_after_load:
+        if self.kind.analyzes_after_load:
             self.add("dml", "analyze", table=name, notes=self.note("analyze"))
         if spec.mode in ("append", "merge"):
             self.add("dml", "ledger_forget", action="ledger", table=LEDGER_TABLE,
@@ -366,7 +373,7 @@ class _Builder:
     def _stream_checks(self, table: ResolvedTable, files: tuple[StagedFile, ...]) -> tuple[Check, ...]:
         # Where the rows pass through the loader (the emulator's COPY FROM STDIN), a per-value check
         # costs a vectorised pass over each batch instead of a full scan of the table per column.
-        streamed = [c for c in self._column_checks(table) if c.kind in self.dialect.streamed_checks]
+        streamed = [c for c in self._column_checks(table) if c.kind in self.kind.streamed_checks]
         key_check = self._streamed_key_check(table, files)
         return (*streamed, key_check) if key_check else tuple(streamed)
 
@@ -379,7 +386,7 @@ class _Builder:
         narrowly enough for a bitmap (MAX_KEY_BITMAP_BITS): the dense surrogate keys of generated data.
         """
         spec = table.spec
-        if "unique" not in self.dialect.streamed_checks or not files:
+        if "unique" not in self.kind.streamed_checks or not files:
             return None
         if spec.mode == "merge":
             kind, key = "merge_keys", spec.merge_keys
@@ -400,7 +407,7 @@ class _Builder:
     def _checks(self, table: ResolvedTable, streamed: tuple[Check, ...]) -> None:
         spec, name, checks = table.spec, table.name, table.spec.checks
         for check in self._column_checks(table):
-            if check.kind in self.dialect.streamed_checks:
+            if check.kind in self.kind.streamed_checks:
                 continue
             column = check.columns[0]
             if check.kind == "not_null":
@@ -452,28 +459,61 @@ def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,
                 manifest_sha256=manifest.text_sha256, warehouse=target.warehouse,
                 dialect=target.dialect.name, dialect_title=target.dialect.title, url=target.display_url,
                 url_source=target.url_source, schema=target.schema, stage=target.stage, tables=tables,
-                steps=steps, notes=tuple(_plan_notes(target)))
+                steps=steps, notes=tuple(_plan_notes(target)),
+                ledger=None if loaded is None else
+                {t.name: tuple(sorted(loaded.get(t.name, ()))) for t in resolved.tables})
     return _with_fingerprint(plan)
 
 
 def _plan_notes(target: Target) -> list[str]:
     notes = []
-    if target.url is None and target.warehouse == "redshift":
-        notes.append("DW_SIMULATOR_REDSHIFT_URL is not set: planned for the Redshift emulator (PostgreSQL); "
-                     "apply needs a postgresql:// URL (docker compose up postgres, or any local PostgreSQL)")
+    if target.url is None and not target.kind.default_without_url:
+        schemes = ", ".join(f"{s}://" for s in target.kind.url_schemes[:1])
+        notes.append(f"{URL_ENV[target.warehouse]} is not set: planned for {target.kind.title}; "
+                     f"apply needs a {schemes} URL (docker compose up postgres, or any local PostgreSQL)")
     if not target.dialect.transactional_ddl:
         notes.append(f"{target.dialect.title} commits DDL implicitly: DDL runs first, then every data "
                      "change in one BEGIN … COMMIT")
-    if target.dialect.emulates:
-        notes.append(f"{target.dialect.title} emulates {target.dialect.emulates.capitalize()}; "
+    if target.kind.emulates:
+        notes.append(f"{target.dialect.title} emulates {target.kind.emulates.capitalize()}; "
                      "notes beside the steps say where it differs")
     return notes
 
 
 def _with_fingerprint(plan: Plan) -> Plan:
-    from dataclasses import replace
-
-    from .plan_format import plan_to_dict
-
     body = json.dumps(plan_to_dict(plan), sort_keys=True, default=str).encode()
     return replace(plan, fingerprint="sha256:" + hashlib.sha256(body).hexdigest())
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "manifest": {"name": plan.manifest_name, "file": plan.manifest_file, "sha256": plan.manifest_sha256},
+        "target": {"warehouse": plan.warehouse, "dialect": plan.dialect, "title": plan.dialect_title,
+                   "url": plan.url, "url_source": plan.url_source, "schema": plan.schema},
+        "stage": plan.stage,
+        "fingerprint": plan.fingerprint,
+        "notes": list(plan.notes),
+        "tables": [{"name": t.name, "mode": t.mode, "rows": t.rows, "bytes": t.bytes,
+                    "files": [{"source": f.source.display, "staged": f.staged_uri, "load_from": f.load_uri,
+                               "content_hash": f.source.content_hash, "rows": f.source.rows,
+                               "bytes": f.source.size, **_ledger_mark(plan, t.name, f.source.content_hash)}
+                              for f in t.files]} for t in plan.tables],
+        "steps": [_step_dict(s) for s in plan.steps],
+        **({"ledger_note": plan.ledger_note} if plan.ledger_note else {}),
+        # Only in plans made against the ledger, so plans that never read one keep their form.
+        **({"ledger": {name: {"held": list(held), "loads": list(plan.loads(name))}
+                       for name, held in plan.ledger.items()}} if plan.ledger is not None else {}),
+    }
+
+
+def _ledger_mark(plan: Plan, table: str, content_hash: str) -> dict[str, bool]:
+    """`in_ledger` for a file of an append/merge table, when `plan` read the target's ledger."""
+    if plan.ledger_held is None or table not in plan.ledger_held:
+        return {}
+    return {"in_ledger": content_hash in plan.ledger_held[table]}
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    return {"number": step.number, "action": step.action, "table": step.table, "template": step.template,
+            "transactional": step.transactional, "sql": display_sql(step.sql),
+            "parameters": [dict(row) for row in step.params], "notes": list(step.notes)}

@@ -7,19 +7,16 @@ the inputs name, and secrets only ever as placeholders or `***`.
 from __future__ import annotations
 
 import json
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .plan import plan_to_dict
+from .secret_tokens import display_sql
 
 if TYPE_CHECKING:
     from .plan import Plan, Step, TablePlan
 
-_SECRET_TOKEN = re.compile(r"\$\{secret:[A-Z0-9_]+\}")
-
-
-def display_sql(sql: str) -> str:
-    """SQL as shown to people: secrets the executor fills in at run time print as ***."""
-    return _SECRET_TOKEN.sub("***", sql)
-
+# plan_to_dict lives with the plan (its fingerprint hashes it); this module prints it.
+__all__ = ["FORMATTERS", "display_sql", "format_json", "plan_to_dict"]
 
 def _size(n: int) -> str:
     size = float(n)
@@ -30,43 +27,12 @@ def _size(n: int) -> str:
     return str(size)
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    return {
-        "manifest": {"name": plan.manifest_name, "file": plan.manifest_file, "sha256": plan.manifest_sha256},
-        "target": {"warehouse": plan.warehouse, "dialect": plan.dialect, "title": plan.dialect_title,
-                   "url": plan.url, "url_source": plan.url_source, "schema": plan.schema},
-        "stage": plan.stage,
-        "fingerprint": plan.fingerprint,
-        "notes": list(plan.notes),
-        "tables": [{"name": t.name, "mode": t.mode, "rows": t.rows, "bytes": t.bytes,
-                    "files": [{"source": f.source.display, "staged": f.staged_uri, "load_from": f.load_uri,
-                               "content_hash": f.source.content_hash, "rows": f.source.rows,
-                               "bytes": f.source.size, **_ledger_mark(plan, t.name, f.source.content_hash)}
-                              for f in t.files]} for t in plan.tables],
-        "steps": [_step_dict(s) for s in plan.steps],
-        **({"ledger_note": plan.ledger_note} if plan.ledger_note else {}),
-    }
-
-
-def _ledger_mark(plan: Plan, table: str, content_hash: str) -> dict[str, bool]:
-    """`in_ledger` for a file of an append/merge table, when `plan` read the target's ledger."""
-    if plan.ledger_held is None or table not in plan.ledger_held:
-        return {}
-    return {"in_ledger": content_hash in plan.ledger_held[table]}
-
-
 def held_files(plan: Plan, table: TablePlan) -> list[str]:
     """The table's files the ledger already holds (apply skips them), by their source names."""
     if plan.ledger_held is None:
         return []
     held = plan.ledger_held.get(table.name, frozenset())
     return [f.source.display for f in table.files if f.source.content_hash in held]
-
-
-def _step_dict(step: Step) -> dict[str, Any]:
-    return {"number": step.number, "action": step.action, "table": step.table, "template": step.template,
-            "transactional": step.transactional, "sql": display_sql(step.sql),
-            "parameters": [dict(row) for row in step.params], "notes": list(step.notes)}
 
 
 def _params_text(step: Step) -> list[str]:

@@ -59,7 +59,7 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
     try:
         translated: str | None = None
         notes: tuple[str, ...] = ()
-        if target.dialect.name == "postgres":
+        if target.kind.translates_queries:
             from . import compat
             from .translate import translate
 
@@ -79,10 +79,10 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
             exc.translated_sql = translated   # where the error's position points, when it is not the user's SQL
             raise
         if target.is_emulator:   # headers from what the user wrote, not from the translation that ran
-            from .dialects import get_dialect
             from .headers import user_headers
+            from .registry import real
 
-            emulated = get_dialect(target.dialect.emulates or target.dialect.name)
+            emulated = real(target.warehouse).dialect
             columns = user_headers(written, columns, emulated.sqlglot_dialect, target.dialect.derived_column_names)
         return QueryResult(columns, rows, target, translated, notes)
     finally:

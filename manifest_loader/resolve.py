@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem
 from .footer_cache import FooterCache
+from .loader_tables import LEDGER_TABLE, STAGING_SUFFIX
 from .manifest import Manifest, TableSpec
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, TypeProblem, accepts, common_override, compatible_types, infer_from_arrow, widen
 
 if TYPE_CHECKING:
     from .dialects import Dialect
+    from .registry import TargetKind
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ class ResolvedManifest:
     tables: tuple[ResolvedTable, ...]   # in load order: parents before children
 
 
-def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = True,
+def resolve(manifest: Manifest, kind: TargetKind, *, hash_content: bool = True,
             cache: FooterCache | None = None) -> ResolvedManifest:
-    """Read every footer (or what `cache` remembers of it) and check the manifest against the data;
-    raise ManifestError on problems."""
+    """Read every footer (or what `cache` remembers of it) and check the manifest against the data and
+    the target `kind`; raise ManifestError on problems."""
+    dialect = kind.dialect
     problems: list[Problem] = []
     doc = manifest.doc
     problems += _identifier_problems(manifest, dialect)
@@ -80,7 +83,7 @@ def resolve(manifest: Manifest, dialect: type[Dialect], *, hash_content: bool = 
         except SourceProblem as exc:
             problems.append(doc.problem((*where, "source"), str(exc)))
             continue
-        columns, table_problems, notes = _columns(spec, files, manifest, dialect)
+        columns, table_problems, notes = _columns(spec, files, manifest, kind)
         problems += table_problems
         if not table_problems:
             resolved[spec.name] = ResolvedTable(spec, tuple(columns), tuple(files), tuple(notes))
@@ -119,8 +122,6 @@ def _identifier_problems(manifest: Manifest, dialect: type[Dialect]) -> list[Pro
 
 def _reserved(name: str) -> str | None:
     """Names of the loader's own tables, which a user's table would overwrite or be overwritten by."""
-    from .plan import LEDGER_TABLE, STAGING_SUFFIX
-
     if name.lower() == LEDGER_TABLE:
         return "is the loader's ledger table, in every schema it loads"
     if name.lower().endswith(STAGING_SUFFIX):
@@ -140,7 +141,8 @@ def _did_you_mean(name: str, available: list[str]) -> str:
 
 
 def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
-             dialect: type[Dialect]) -> tuple[list[ResolvedColumn], list[Problem], list[str]]:
+             kind: TargetKind) -> tuple[list[ResolvedColumn], list[Problem], list[str]]:
+    dialect = kind.dialect
     doc, where = manifest.doc, ("tables", spec.index)
     problems: list[Problem] = []
     notes: list[str] = []
@@ -175,7 +177,7 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
                 and other.schema.names != first.schema.names:
             problems.append(doc.problem((*where, "source"), f"{other.display} has the columns of {first.display} "
                                         f"in another order ({', '.join(other.schema.names)}); "
-                                        f"{(dialect.emulates or dialect.name).capitalize()}'s COPY maps Parquet "
+                                        f"{kind.warehouse.capitalize()}'s COPY maps Parquet "
                                         "columns by position, so all files of a table need one "
                                         "column order; rewrite the file with its columns in that order"))
     folded: dict[str, str] = {}
@@ -219,8 +221,8 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
             continue
         not_null = (override is not None and override.nullable is False) or name in spec.primary_key
         # A native type is the real warehouse's; an emulator keeps the portable type and says so.
-        native = override.native.get(dialect.name) if override else None
-        ignored = override.native.get(dialect.emulates) if override and dialect.emulates else None
+        native = override.native.get(kind.warehouse) if override and not kind.is_emulator else None
+        ignored = override.native.get(kind.emulates) if override and kind.emulates else None
         columns.append(ResolvedColumn(name, final, not not_null, native, ignored))
     for override in spec.columns:
         if override.name not in inferred:

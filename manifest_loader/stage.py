@@ -20,6 +20,7 @@ from .errors import ConnectionFailed, LoadFailed
 from .fileuri import file_path
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
 from .progress import Progress
+from .registry import by_dialect
 from .storage import S3Location, endpoint_url, s3_client, s3_probe_client
 from .testhook import pause_point
 
@@ -100,7 +101,7 @@ def stage_plan(plan: Plan, progress: Progress) -> StageResult:
                     result.skipped += not uploaded
                     result.bytes_uploaded += staged.source.size if uploaded else 0
                     progress.event("stage_file", table=table.name, bytes=staged.source.size, uploaded=uploaded)
-                if plan.dialect == "redshift" and table.files:
+                if by_dialect(plan.dialect).copy_manifest_file and table.files:
                     _put_bytes(copy_manifest_uri(table.files), copy_manifest_body(table.files))
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -85,7 +85,9 @@ class Service:
     @property
     def fakesnow_lock(self) -> threading.Lock:
         """The Snowflake emulator's lock (tests hold it to play a busy emulator)."""
-        return self._lock_named("fakesnow")
+        from ..registry import SNOWFLAKE_EMULATOR
+
+        return self._lock_named(SNOWFLAKE_EMULATOR.name)
 
     def _lock_named(self, name: str) -> threading.Lock:
         with self._store_lock:

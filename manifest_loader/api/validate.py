@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..errors import LoaderError
+from ..registry import warehouses
 from ..yamlpos import MAX_MANIFEST_BYTES
 from .models import ValidateRequest, ValidateResult
 from .problems import ApiProblem, loader_problem, problem_doc
@@ -56,8 +57,8 @@ async def validate_manifest(service: ServiceDep, request: Request) -> dict[str, 
     elif media in _YAML_TYPES:
         text = raw   # bytes as posted: the loader reports a non-UTF-8 byte where it is, as the CLI does
         warehouse = request.query_params.get("target_warehouse") or None
-        if warehouse not in (None, "redshift", "snowflake"):
-            raise ApiProblem(422, "Invalid request", "target_warehouse must be redshift or snowflake")
+        if warehouse is not None and warehouse not in warehouses():
+            raise ApiProblem(422, "Invalid request", f"target_warehouse must be {' or '.join(warehouses())}")
         filename = request.query_params.get("filename")
     else:
         raise ApiProblem(415, "Unsupported media type", f"post the manifest as application/json or "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,10 +36,10 @@ ERR_CHECK, ERR_LOAD, ERR_OTHER = 9001, 9002, 9000
 
 def rendered(templates_dir: Path | None = None) -> list[tuple[str, str]]:
     """(template, SQL text) of each part, in install order."""
-    from ..dialects import get_dialect
+    from ..registry import REDSHIFT_EMULATOR
     from ..render import Renderer
 
-    renderer = Renderer(get_dialect("postgres"), templates_dir)
+    renderer = Renderer(REDSHIFT_EMULATOR.dialect, templates_dir)
     out = []
     for part in PARTS:
         result = renderer.render(part, schema=COMPAT_SCHEMA)
@@ -82,10 +82,10 @@ def fingerprint(templates_dir: Path | None = None) -> str:
     them) and the schema. Every apply asks, so the templates are read, not compiled and rendered
     (0.09 s of a no-change re-apply)."""
     from .. import __version__
-    from ..dialects import get_dialect
+    from ..registry import REDSHIFT_EMULATOR
     from ..render import Renderer
 
-    renderer = Renderer(get_dialect("postgres"), templates_dir)
+    renderer = Renderer(REDSHIFT_EMULATOR.dialect, templates_dir)
     text = "\n".join([__version__, COMPAT_SCHEMA, *(renderer.source(part) for part in PARTS)])
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -170,25 +170,22 @@ def record_failure(warehouse: Warehouse, run_id: str, plan: Plan, error: BaseExc
     return True
 
 
-def init(manifest_path: str | Path | None, templates_dir: Path | None = None,
-         env: Mapping[str, str] | None = None) -> tuple[bool, Target]:
-    """`emulator init`: install the layer into the Redshift emulator of a manifest (or of the environment)."""
+def init(target: Target, templates_dir: Path | None = None) -> bool:
+    """`emulator init`: install the layer into the target, which must be the Redshift emulator."""
     from ..errors import UsageError
     from ..progress import Progress
-    from ..query import query_target
-    from ..target import URL_ENV
+    from ..registry import URL_ENV
     from ..warehouses import connect
 
-    target = query_target(manifest_path, "redshift", env)
     if target.url is None:
-        raise UsageError(f"no Redshift emulator URL: set {URL_ENV['redshift']}",
+        raise UsageError(f"no Redshift emulator URL: set {URL_ENV[target.warehouse]}",
                          hint="for example postgresql://postgres:postgres@127.0.0.1:5439/dev "
                               "(docker compose up -d postgres)")
-    if target.dialect.name != "postgres":
+    if not target.kind.compat_layer:
         raise UsageError(f"{target.display_url} is real Redshift, which has these functions and tables itself",
                          hint="emulator init is for the Redshift emulator (a postgresql:// URL)")
     connection = connect(target, Progress(), 60.0)
     try:
-        return install(connection, templates_dir), target
+        return install(connection, templates_dir)
     finally:
         connection.close()

@@ -39,7 +39,6 @@ class Dialect:
     name: ClassVar[str] = "default"
     parent: ClassVar[type[Dialect] | None] = None
     title: ClassVar[str] = "generic SQL"
-    emulates: ClassVar[str | None] = None
     sqlglot_dialect: ClassVar[str] = "postgres"
     # How the warehouse names an unaliased expression in a query's result (headers.RULES), for
     # an emulator whose engine would name it after its translation; None: the engine's names.
@@ -64,10 +63,6 @@ class Dialect:
     temp_tables_in_schema: ClassVar[bool] = False
     # ALTER TABLE … ALTER COLUMN … DROP NOT NULL exists (Redshift has no way to change nullability).
     alters_nullability: ClassVar[bool] = True
-    # Per-value checks (not_null, varchar_length) made on each batch as the loader streams the
-    # rows itself, where a query after the copy would scan the whole table once per column;
-    # "unique": key repeats, for a single integer key whose range the footers bound.
-    streamed_checks: ClassVar[frozenset[str]] = frozenset()
     # Redshift's COPY reads Parquet columns by position: the COPY lists the table's columns in
     # the files' order (so an existing table in another order still loads right), which only
     # works when every file of the table has that one order.
@@ -99,8 +94,10 @@ class Dialect:
     # file at a time there (file_shape.py); None: no advice (emulators use their warehouse's).
     load_file_bytes: ClassVar[tuple[int, int] | None] = None
     load_file_advice: ClassVar[str] = ""
-    # Notes plan prints where an emulator departs from the warehouse it stands in for.
-    notes: ClassVar[dict[str, str]] = {}
+    # How `query` makes a schema the default, and the statement that counts what the last COPY
+    # loaded where COPY itself does not answer with its counts (None: it does).
+    use_schema: ClassVar[str] = "SET search_path TO {schema}, public"
+    copy_count_sql: ClassVar[str | None] = None
 
     @classmethod
     def chain(cls) -> list[str]:

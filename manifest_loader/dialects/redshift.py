@@ -38,7 +38,5 @@ class Redshift(Dialect):
         # Redshift's bare VARCHAR is VARCHAR(256); an unbounded string needs the maximum.
         "varchar": "VARCHAR(65535)",
     }
-    notes: ClassVar[dict[str, str]] = {
-        "truncate": "TRUNCATE commits the open transaction on Redshift: this table's load is not "
-                    "atomic with the others (use mode replace for all-or-nothing)",
-    }
+    # What the last COPY loaded (Redshift's COPY answers no count).
+    copy_count_sql = "SELECT pg_last_copy_count()"

@@ -29,6 +29,7 @@ class Snowflake(Dialect):
     # https://docs.snowflake.com/en/user-guide/data-load-considerations-prepare
     load_file_bytes = (100_000_000, 250_000_000)
     load_file_advice = "warehouse thread"
+    use_schema = "USE SCHEMA {schema}"
     catalog_types: ClassVar[dict[str, tuple[str, ...]]] = {
         "boolean": ("BOOLEAN",), "smallint": ("NUMBER",), "integer": ("NUMBER",), "bigint": ("NUMBER",),
         "decimal": ("NUMBER",), "real": ("FLOAT",), "double": ("FLOAT",), "varchar": ("TEXT",), "char": ("TEXT",),

@@ -1,4 +1,4 @@
-"""One module per kind of target connection; `connect()` picks it from the target's dialect."""
+"""One module per kind of target connection; the target's registry record names the class to open."""
 
 from __future__ import annotations
 
@@ -15,15 +15,4 @@ def connect(target: Target, progress: Progress, lock_timeout: float) -> Warehous
     from ..target import require_url
 
     require_url(target)
-    name = target.dialect.name
-    if name == "postgres":
-        from .postgres import PostgresWarehouse
-
-        return PostgresWarehouse.open(target, progress, lock_timeout)
-    if name == "fakesnow":
-        from .fakesnow import FakesnowWarehouse
-
-        return FakesnowWarehouse.open(target, progress, lock_timeout)
-    from .sqlalchemy_warehouse import SqlAlchemyWarehouse
-
-    return SqlAlchemyWarehouse.open(target, progress, lock_timeout)
+    return target.kind.open(target, progress, lock_timeout)

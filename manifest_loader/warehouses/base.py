@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..plan import Step
+
+if TYPE_CHECKING:
+    from ..progress import Progress
+    from ..target import Target
 
 
 class Warehouse(ABC):
     """A connection with explicit transactions; each method runs one rendered statement."""
 
     dialect_name: str
+
+    @classmethod
+    @abstractmethod
+    def open(cls, target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
+        """Connect to the target (waiting up to lock_timeout for another apply's lock where it has one)."""
 
     @abstractmethod
     def execute(self, sql: str, params: Mapping[str, Any] | None = None,

@@ -33,15 +33,15 @@ import sqlalchemy as sa
 
 from ..errors import ConnectionFailed, LoaderError, LoadFailed, UsageError
 from ..plan import Step
-from ..plan_format import display_sql
 from ..progress import Progress
+from ..secret_tokens import SECRET_TOKEN, display_sql
 from ..target import Target, mask_url, url_secrets
 from .base import Warehouse
 
 ConnectionFactory = Callable[[Target], Any]
 
 SUPPORTED = ("redshift", "snowflake")
-_SECRET = re.compile(r"\$\{secret:([A-Za-z0-9_]+)\}")
+_SECRET = SECRET_TOKEN
 # What an AWS key id, secret key or session token is made of: safe inside '…' in both SQL
 # dialects and free of ':' (a bind marker to text()), '%', '\' and quotes.
 _SAFE_SECRET = re.compile(r"[A-Za-z0-9+/=_.\-]+\Z")
@@ -240,8 +240,8 @@ class SqlAlchemyWarehouse(Warehouse):
     def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
         """Run the step's COPY; the warehouse reads the staged objects from S3 itself."""
         columns, rows = self._run(step.sql)
-        if self.dialect_name == "redshift":
-            counted = self._run("SELECT pg_last_copy_count()")[1]
+        if self.target.dialect.copy_count_sql is not None:
+            counted = self._run(self.target.dialect.copy_count_sql)[1]
             loaded = int(counted[0][0]) if counted and counted[0][0] is not None else 0
             on_rows(loaded)
             return loaded
@@ -278,10 +278,7 @@ class SqlAlchemyWarehouse(Warehouse):
     # -- queries ---------------------------------------------------------------------------------
 
     def use_schema_sql(self, schema: str) -> list[str]:
-        quoted = self.target.dialect.quote(schema)
-        if self.dialect_name == "snowflake":
-            return [f"USE SCHEMA {quoted}"]
-        return [f"SET search_path TO {quoted}, public"]
+        return [self.target.dialect.use_schema.format(schema=self.target.dialect.quote(schema))]
 
     def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The user's SQL in a transaction the caller rolls back, so a query never changes data."""
