@@ -6,10 +6,11 @@ Services are started here, on first use, not by .ci/run. The logic lives in serv
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from services import (
@@ -22,6 +23,62 @@ from services import (
     moto_available,
     postgres_available,
 )
+
+# Fixtures that start or reach a service. A test that uses one (itself or through another fixture)
+# is online; every other test is marked `offline` here, so `python -m pytest -m offline` selects
+# the tests that need no PostgreSQL, moto, fakesnow database or browser without anyone marking them.
+# `emulator` is the reliability tests' running emulator (PostgreSQL or fakesnow on disk).
+SERVICE_FIXTURES = frozenset({"pg_url", "pg_database", "s3_endpoint", "s3_env", "browser", "served", "laptop",
+                              "emulator"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "offline: needs no service (set from the fixtures a test uses; "
+                                       "select with -m offline)")
+    config.addinivalue_line("markers", "online: needs a service no fixture shows (the fakesnow database a "
+                                       "load opens, a subprocess, a build); never marked offline")
+
+
+def _uses_a_service(item: pytest.Item) -> bool:
+    """A service fixture among the test's fixtures, or named by one of them (request.getfixturevalue)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if SERVICE_FIXTURES & names:
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for name in names:
+        for definition in info.name2fixturedefs.get(name, ()) if info is not None else ():
+            try:
+                source = inspect.getsource(definition.func)
+            except (OSError, TypeError):
+                continue
+            if any(f'"{service}"' in source for service in SERVICE_FIXTURES):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("online") is None and not _uses_a_service(item):
+            item.add_marker(pytest.mark.offline)
+
+
+@pytest.fixture(autouse=True)
+def _offline_means_offline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An offline test that opens an embedded emulator's database (which no fixture shows) fails,
+    saying to mark it online; a server it cannot reach is still an offline test of that error."""
+    if request.node.get_closest_marker("offline") is None:
+        return
+    from manifest_loader.registry import TargetKind
+
+    opener = TargetKind.open
+
+    def guarded(kind: TargetKind, *args: Any, **kwargs: Any) -> Any:
+        if kind.default_without_url:
+            pytest.fail(f"{request.node.nodeid} opens the {kind.name} database but is marked offline (no service "
+                        "fixture): mark it @pytest.mark.online", pytrace=False)
+        return opener(kind, *args, **kwargs)
+
+    monkeypatch.setattr(TargetKind, "open", guarded)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

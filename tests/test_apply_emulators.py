@@ -18,6 +18,9 @@ from manifest_loader.errors import ConstraintViolation, LoadFailed
 from manifest_loader.query import run_query
 from manifest_loader.runs import RunStore, metadata_url
 
+# Loads into the emulators, the Snowflake one's database on disk included.
+pytestmark = pytest.mark.online
+
 TABLE_KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id",
               "order_items": "order_id, line_number"}
 JSON_COLUMNS = {"attributes"}

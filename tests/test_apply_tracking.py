@@ -21,6 +21,9 @@ from manifest_loader.errors import UsageError
 from manifest_loader.progress import JsonProgress, LogProgress, Progress
 from manifest_loader.query import run_query
 
+# Applies to the embedded Snowflake emulator's database on disk.
+pytestmark = pytest.mark.online
+
 
 def _rewrite(path: Path, column: str, values: pa.Array) -> None:
     table = pq.read_table(path)

@@ -28,6 +28,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_apply_from_the_parent_and_query_from_the_manifests_folder_see_the_same_data(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()

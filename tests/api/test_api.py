@@ -180,6 +180,7 @@ def test_validate_refuses_other_media_and_huge_bodies(client: TestClient) -> Non
     _problem(client.post("/api/validate", json={"yaml": "x"}), 422)
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_snowflake_load_runs_in_background_and_is_tracked(client: TestClient) -> None:
     # curl -d sends a form content type: the API reads the JSON anyway, as the curl line does.
     response = client.post("/api/experiments/ecommerce/load", content='{"target_warehouse":"snowflake"}',
@@ -234,6 +235,7 @@ def test_runs_unknown_or_malformed_ids_are_404(client: TestClient) -> None:
     _problem(client.get("/api/runs", params={"limit": 0}), 422)
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_query_needs_an_experiment_or_a_warehouse(client: TestClient) -> None:
     body = _problem(client.post("/api/query", json={"sql": "select 1"}), 422)
     assert "--target-warehouse" in body["detail"]

@@ -15,6 +15,9 @@ from schemathesis.checks import positive_data_acceptance
 
 from manifest_loader.api import create_app
 
+# Drives every endpoint, /api/query on the embedded Snowflake emulator included.
+pytestmark = pytest.mark.online
+
 
 @pytest.fixture
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:

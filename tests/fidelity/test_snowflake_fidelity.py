@@ -31,6 +31,9 @@ from loadkit import copy_example
 from manifest_loader.apply import apply
 from manifest_loader.query import run_query
 
+# Loads and queries the embedded Snowflake emulator's database on disk.
+pytestmark = pytest.mark.online
+
 NEW_YORK = ZoneInfo("America/New_York")
 
 

@@ -156,6 +156,7 @@ def test_validation_corpus_fails_the_same_way_at_apply(manifest: Path, tmp_path:
     assert not state.exists() or staged_files(state) == []
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_sub_microsecond_timestamps_are_not_cut_on_the_snowflake_emulator(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa
@@ -175,6 +176,7 @@ def test_sub_microsecond_timestamps_are_not_cut_on_the_snowflake_emulator(tmp_pa
     assert "would lose data" in result.output
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_whole_microsecond_nanosecond_timestamps_load_on_the_snowflake_emulator(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import json
