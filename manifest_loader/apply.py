@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import compat
+from . import compat, run_events
 from . import saved_plan as saved
 from .drift import check_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
@@ -24,7 +24,6 @@ from .render import Renderer
 from .resolve import ResolvedManifest, resolve
 from .run_log import metadata_url, open_run_log
 from .stage import remove_staged, stage_plan
-from .storage import RETRY_LISTENERS
 from .target import Target, require_url, resolve_target
 from .warehouses import connect
 from .warehouses.base import Warehouse
@@ -148,16 +147,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     progress.event("run_started", run_id=run_id)
     connection: Warehouse | None = None
 
-    retries = [0]
-
-    def on_retry(message: str) -> None:
-        retries[0] += 1
-        delay = message.rsplit(":", 1)[-1].strip()
-        progress.event("retry", what="an S3 request", error="a transient failure",
-                       delay=f"{float(delay):.1f}s" if delay.replace(".", "", 1).isdigit() else "a moment",
-                       attempt=retries[0])
-
-    RETRY_LISTENERS.append(on_retry)
+    events = run_events.attach(progress)   # S3 retries deep below reach this run's progress, and no other
     try:
         connection = connect(target, progress, lock_timeout)
         if target.kind.compat_layer:
@@ -175,7 +165,7 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
         store.finish(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        RETRY_LISTENERS.remove(on_retry)
+        run_events.detach(events)
         if connection is not None:
             connection.close()
         _remove_mirror(plan)

@@ -20,7 +20,8 @@ from typing import Any
 
 from .errors import LoadFailed
 from .fileuri import file_path
-from .storage import RETRY_LISTENERS, S3Location, endpoint_url, region, s3_client
+from .run_events import report, submit, watch_retries
+from .storage import S3Location, endpoint_url, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
 # Requests are retried by botocore; a body cut short (reset, truncated) is retried here.
@@ -41,12 +42,12 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
             download(uri, path, table, display)
             return path
 
-        pending: Future[str] | None = pool.submit(fetch, 0) if uris else None
+        pending: Future[str] | None = submit(pool, fetch, 0) if uris else None
         try:
             for index, (uri, display) in enumerate(uris):
                 assert pending is not None
                 path = pending.result()
-                pending = pool.submit(fetch, index + 1) if index + 1 < len(uris) else None
+                pending = submit(pool, fetch, index + 1) if index + 1 < len(uris) else None
                 try:
                     yield uri, display, path
                 finally:
@@ -88,8 +89,8 @@ def fetch_object(uri: str, path: str) -> None:
             problem = exc
         if attempt == BODY_ATTEMPTS:
             raise problem
-        for listener in list(RETRY_LISTENERS):
-            listener(f"reading {uri}: {_first_line(problem)}")
+        report("retry", what=f"an S3 request (GetObject {location.bucket}/{location.key}, body cut short)",
+               error=_first_line(problem), delay=f"{_BACKOFF_SECONDS * attempt:.1f}s", attempt=attempt)
         time.sleep(_BACKOFF_SECONDS * attempt)
 
 
@@ -103,7 +104,7 @@ def _client(endpoint: str | None, region_name: str) -> Any:
     from botocore.config import Config
 
     config = s3_client().meta.config.merge(Config(response_checksum_validation="when_required"))
-    return boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config)
+    return watch_retries(boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config))
 
 
 def _first_line(exc: Exception) -> str:

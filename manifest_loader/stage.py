@@ -21,6 +21,7 @@ from .fileuri import file_path
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
 from .progress import Progress
 from .registry import by_dialect
+from .run_events import submit
 from .storage import S3Location, endpoint_url, s3_client, s3_probe_client
 from .testhook import pause_point
 
@@ -89,7 +90,7 @@ def stage_plan(plan: Plan, progress: Progress) -> StageResult:
         pending: dict[str, Future[bool]] = {}
         for staged in files:
             if staged.staged_uri not in pending:
-                pending[staged.staged_uri] = pool.submit(put, staged)
+                pending[staged.staged_uri] = submit(pool, put, staged)   # in this run's context
         try:
             reported: set[str] = set()
             for table in plan.tables:

@@ -6,36 +6,16 @@ MinIO); credentials come from the usual AWS chain, never from a manifest.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from .run_events import watch_retries
+
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
-
-
-# Whoever wants to hear about retried S3 requests (apply's progress) registers here.
-RETRY_LISTENERS: list[Callable[[str], None]] = []
-
-
-class _RetryLog(logging.Handler):
-    """botocore's standard retry mode says at DEBUG when it retries; pass that on, bounded."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("Retry needed"):
-            for listener in list(RETRY_LISTENERS):
-                listener(message)
-
-
-_retry_logger = logging.getLogger("botocore.retries.standard")
-_retry_logger.addHandler(_RetryLog(level=logging.DEBUG))
-_retry_logger.setLevel(logging.DEBUG)
-_retry_logger.propagate = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +50,8 @@ def _client(endpoint: str | None, region_name: str) -> Any:
     # Five attempts ride out a 10% fault rate (a request fails for good 1 time in 100,000) without
     # keeping a user waiting a minute for an endpoint that is simply down.
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60)
-    return boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config)
+    # Its retries reach the run whose request it retried (run_events), also with several runs at once.
+    return watch_retries(boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config))
 
 
 def s3_probe_client() -> Any:

@@ -80,6 +80,7 @@ def _run_pg_test_without_postgres(ci: str | None) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.online   # runs pytest in a subprocess that looks for PostgreSQL
 def test_missing_postgres_fails_in_ci() -> None:
     result = _run_pg_test_without_postgres("true")
     output = result.stdout + result.stderr
@@ -88,6 +89,7 @@ def test_missing_postgres_fails_in_ci() -> None:
     assert "1 error" in output
 
 
+@pytest.mark.online   # runs pytest in a subprocess that looks for PostgreSQL
 def test_missing_postgres_skips_outside_ci() -> None:
     result = _run_pg_test_without_postgres(None)
     output = result.stdout + result.stderr

@@ -8,6 +8,7 @@ a cycle that only closes when a function runs is still seen. Print it with
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "manifest_loader"
@@ -26,6 +27,7 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return skipped
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """Module → the manifest_loader modules it imports (at import time or inside functions)."""
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
