@@ -100,11 +100,11 @@ def render_manifest(experiment: Experiment, schema: SimSchema, run: GenerationRu
               + (f", generation run {run.id}." if run else "."))
     text = manifest_from_schema(schema, ExperimentManifest(experiment.name, warehouse[0], warehouse[1], text_root,
                                                            why, layout, header))
-    _check_valid(text, env)
+    check_valid(text, env)
     return text
 
 
-def _check_valid(text: str, env: Mapping[str, str] | None) -> None:
+def check_valid(text: str, env: Mapping[str, str] | None) -> None:
     """The written manifest must load (schema and semantic checks); variables it names get placeholders."""
     from ..manifest import load_manifest
 

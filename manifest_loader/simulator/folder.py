@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from .experiment import _check_valid, check_warehouse, default_warehouse
+from .experiment import check_valid, check_warehouse, default_warehouse
 from .manifestgen import folder_tables, manifest_from_folder
 
 
@@ -19,5 +19,5 @@ def init_from_folder(folder: Path, output: Path | None, name: str | None = None,
         default_warehouse(env, "chosen by default")
     load_name = name or re.sub(r"\W", "_", folder.absolute().name) or "tables"
     text = manifest_from_folder(load_name, chosen[0], chosen[1], tables, str(folder))
-    _check_valid(text, env)
+    check_valid(text, env)
     return text
