@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from faultproxy import FaultProxy, Request
+from faultproxy import FaultProxy
 
 from manifest_loader.commands import apply
 from manifest_loader.progress import Progress
