@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 
 from . import registry
-from .registry import TargetKind
+from .dialects import Dialect
 
 # "Thousands of tiny files": from this many files smaller than the lower bound on average.
 MANY_FILES = 1000
@@ -30,9 +30,10 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def file_shape_notes(kind: TargetKind, sizes: Sequence[int]) -> list[str]:
-    """Notes on one table's files (their sizes in bytes, as staged) for the real warehouse."""
-    warehouse = registry.real(kind.warehouse).dialect
+def file_shape_notes(dialect: type[Dialect], sizes: Sequence[int]) -> list[str]:
+    """Notes on one table's files (their sizes in bytes, as staged) for the real warehouse the
+    dialect's target is (or stands in for)."""
+    warehouse = registry.real(registry.by_dialect(dialect.name).warehouse).dialect
     if warehouse.load_file_bytes is None or not sizes:
         return []
     low, high = warehouse.load_file_bytes

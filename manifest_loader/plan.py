@@ -287,7 +287,7 @@ class _Builder:
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)
         notes += table.notes
-        notes += file_shape_notes(self.kind, [f.size for f in table.files])
+        notes += file_shape_notes(self.dialect, [f.size for f in table.files])
         return tuple(notes)
 
     def _load(self, table: ResolvedTable) -> None:

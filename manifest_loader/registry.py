@@ -69,10 +69,13 @@ class TargetKind:
     in_process_lock: bool = False
     # The manifest's physical-design options for its warehouse are accepted and ignored.
     ignores_physical: bool = False
-    # Loaded tables are analyzed inside the load: without statistics PostgreSQL guesses row counts,
-    # and a TPC-H query over a freshly loaded table took over 60 s instead of 0.85 s (docs/benchmarks.md).
+    # Statistics refreshed inside the load (the `analyze` template), where the target would not
+    # otherwise have them for the first query after it (real Redshift's COPY does it itself:
+    # STATUPDATE). Without them PostgreSQL guessed row counts, and a TPC-H query over a freshly
+    # loaded table took over 60 s instead of 0.85 s (docs/benchmarks.md).
     analyzes_after_load: bool = False
-    # A Redshift SORTKEY becomes a B-tree index on the same columns.
+    # A manifest's Redshift SORTKEY as an index (the `create_sortkey_index` template), where the
+    # emulator has no sort order of its own to give range filters and merge joins on those columns.
     sortkey_as_index: bool = False
     # Notes `plan` prints where this target departs from the warehouse it stands for, by topic.
     plan_notes: Mapping[str, str] = field(default_factory=dict)

@@ -67,12 +67,6 @@ class Dialect:
     # the files' order (so an existing table in another order still loads right), which only
     # works when every file of the table has that one order.
     columns_by_position: ClassVar[bool] = False
-    # Statistics refreshed inside the load (the `analyze` template), where the warehouse would not
-    # otherwise have them for the first query after it (real Redshift's COPY does it itself: STATUPDATE).
-    analyzes_after_load: ClassVar[bool] = False
-    # A manifest's Redshift SORTKEY as an index (the `create_sortkey_index` template), where the
-    # emulator has no sort order of its own to give range filters and merge joins on those columns.
-    sortkey_as_index: ClassVar[bool] = False
     type_map: ClassVar[dict[str, str]] = {
         "boolean": "BOOLEAN", "smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT",
         "decimal": "NUMERIC({precision},{scale})", "real": "REAL", "double": "DOUBLE PRECISION",
