@@ -175,6 +175,7 @@ def test_schema_with_an_unknown_type_is_exit_2(tmp_path: Path, sim: Simulator) -
     assert result.exit_code == 2 and "schema_json of experiment 'odd': tables[1] (products)" in result.output
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_load_status_and_names_as_manifests(sim: Simulator, tmp_path: Path) -> None:
     # warehouse_type sqlite and no target_warehouse: the default, the embedded Snowflake emulator.
     result = run("experiment", "load", "shop", "--no-progress")

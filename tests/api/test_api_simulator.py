@@ -73,6 +73,7 @@ def test_warehouse_choice_persists_without_touching_the_simulators_rows(client: 
         assert conn.execute("select * from experiments order by id").fetchall() == before
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_load_a_generation_run_and_see_it_per_run(client: TestClient) -> None:
     refused = client.post("/api/experiments/shop/load", json={"target_warehouse": "snowflake", "run_id": 2})
     assert refused.status_code == 422
