@@ -15,30 +15,22 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .metadata_db import METADATA_ENV as METADATA_ENV
+from .metadata_db import metadata_url as metadata_url
+from .metadata_db import now
 
 if TYPE_CHECKING:
     from .runs import RunStore
 
-METADATA_ENV = "DW_SIMULATOR_TARGET_DB_URL"
 _SQLITE = "sqlite:///"
 # runs.metadata's tables (tests/test_run_log.py keeps the two lists equal).
 TABLES = ("load_runs", "load_run_tables", "load_run_generation", "load_run_files", "experiment_settings")
 # SQLAlchemy's storage format for DateTime on SQLite.
 _DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def metadata_url(state: Path, env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    if env.get(METADATA_ENV):
-        return env[METADATA_ENV]
-    return f"{_SQLITE}{state / 'metadata.sqlite'}"
 
 
 def _stored(value: Any) -> Any:

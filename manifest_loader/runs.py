@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from .errors import ConnectionFailed
-from .run_log import METADATA_ENV, now
-from .run_log import metadata_url as metadata_url  # where callers have always found it
+from .metadata_db import METADATA_ENV, now
+from .metadata_db import metadata_url as metadata_url  # where callers have always found it
 from .target import mask_url, url_secrets
 
 metadata = sa.MetaData()

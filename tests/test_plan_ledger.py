@@ -26,6 +26,7 @@ def add_orders_file(workspace: Path) -> Path:
     return new
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_plan_marks_what_the_ledger_holds_and_apply_loads_only_the_rest(workspace: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
