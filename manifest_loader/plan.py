@@ -27,6 +27,7 @@ from .target import Target
 if TYPE_CHECKING:
     from .drift import TableDrift
 
+
 def not_null_hint(files: str, column: str) -> str:
     """The way out of a NULL in a NOT NULL column. Not `checks: {not_null: false}`: the column is
     NOT NULL in the table itself, so the warehouse refuses the row whatever the loader checks."""
