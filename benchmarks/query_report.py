@@ -65,7 +65,8 @@ def _cell(measured: dict[str, Any] | None, reference: float | None) -> str:
 
 
 def suite_markdown(suite: dict[str, Any]) -> list[str]:
-    loads = ", ".join(f"{engine} {load['seconds']:.1f} s" + (" (failed)" if load.get("error") else "")
+    loads = ", ".join(f"{engine} not run" if str(load.get("error") or "").startswith("not run") else
+                      f"{engine} {load['seconds']:.1f} s" + (" (failed)" if load.get("error") else "")
                       for engine, load in suite["loads"].items())
     lines = [f"#### {suite['suite']}, scale factor {suite['sf']:g}", "",
              f"Loaded by `apply` (and for SQLite by executemany) in: {loads}.", "",
