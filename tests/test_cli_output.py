@@ -44,6 +44,7 @@ def json_stream(done: Any) -> list[dict[str, Any]]:
 # -- apply --json ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database, or a subprocess
 def test_apply_json_ends_with_the_outcome_on_success_and_on_no_changes(workspace: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["apply", str(workspace), "--target-warehouse", "snowflake", "--json"]
@@ -106,6 +107,7 @@ def test_apply_json_ends_with_run_failed_on_every_failure(case: str, args: list[
 # -- a closed pipe ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database, or a subprocess
 def test_a_closed_pipe_never_changes_the_outcome_of_a_load(workspace: Path, tmp_path: Path) -> None:
     """`apply m.yaml --progress log 2>&1 | head -1`: the load completes, is recorded, and exits 0."""
     process = subprocess.Popen(
@@ -121,6 +123,7 @@ def test_a_closed_pipe_never_changes_the_outcome_of_a_load(workspace: Path, tmp_
     assert count(workspace, "order_items", "snowflake") == 1524
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database, or a subprocess
 def test_a_closed_pipe_leaves_a_failed_load_failed_for_its_own_reason(workspace: Path, tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "manifest_loader.cli", "apply", str(workspace), "--json"],

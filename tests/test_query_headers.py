@@ -34,6 +34,7 @@ def people(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return manifest
 
 
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_snowflake_emulator_headers_are_the_expressions_as_written(people: Path) -> None:
     workspace = people
     apply(workspace, "snowflake")
