@@ -24,7 +24,7 @@ from .render import Renderer
 from .resolve import ResolvedManifest, resolve
 from .run_log import metadata_url, open_run_log
 from .stage import remove_staged, stage_plan
-from .target import Target, require_url, resolve_target
+from .target import Target, has_server, resolve_target, with_server
 from .warehouses import connect
 from .warehouses.base import Warehouse
 
@@ -73,11 +73,15 @@ def ledger_for_plan(target: Target, renderer: Renderer,
     """
     if not tables:
         return None, None
-    try:
-        require_url(target)
-    except UsageError:
-        return None, None
-    if target.url is None and target.is_emulator and not target.fakesnow_path.exists():
+    if not has_server(target):
+        return {name: frozenset() for name in tables}, None   # a managed emulator not made yet holds nothing
+    if target.url is None and target.managed:
+        from .localpg import LocalPostgres
+
+        if LocalPostgres(target.state).running() is None:   # plan starts nothing
+            return None, ("the managed Redshift emulator is not running, so its ledger was not read and every file "
+                          "is listed (`manifest-loader emulator up` starts it)")
+    elif target.url is None and target.is_emulator and not target.fakesnow_path.exists():
         return {name: frozenset() for name in tables}, None
     connection: Warehouse | None = None
     try:
@@ -121,7 +125,6 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    require_url(target)   # before anything is recorded or staged
     resolved = resolve(manifest, target.kind, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
     link = None
@@ -137,6 +140,9 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
                              hint="drop --force, or make the plan again and review it")
         # Everything but the ledger, against the ledger the plan was made with: nothing recorded yet.
         saved.check(saved_plan, plan_to_dict(build_plan(resolved, target, renderer, loaded=saved.held(saved_plan))))
+    # A managed emulator starts here, before the run is recorded, so the record names its URL.
+    target = with_server(target, lambda message: progress.event("message", message=message), env,
+                         min(lock_timeout, 60.0))
     run_id = store.start(manifest_name=manifest.name, manifest_file=manifest.display_path,
                          manifest_sha256=manifest.text_sha256, plan_fingerprint=plan.fingerprint,
                          warehouse=target.warehouse, dialect=target.dialect.name, target_url=target.display_url,

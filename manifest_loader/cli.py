@@ -322,6 +322,82 @@ def emulator() -> None:
     """The Redshift emulator (PostgreSQL) and its Redshift compatibility layer."""
 
 
+optional_manifest = click.argument("manifest", required=False, type=click.Path(dir_okay=False, path_type=Path))
+
+
+@emulator.command("up")
+@optional_manifest
+@click.option("--reset", is_flag=True, help="Delete the emulator's data first and start from an empty cluster.")
+@_report_errors
+def emulator_up(manifest: Path | None, reset: bool) -> None:
+    """Start the managed Redshift emulator (a local PostgreSQL under .manifest-loader/postgres) unless it runs.
+
+    Any command that needs it starts it too; it keeps running until `emulator down`. With MANIFEST,
+    the emulator of that manifest's state folder.
+    """
+    from .commands import emulator_up as run
+
+    status, started = run(manifest, reset)
+    if not started:
+        click.echo(f"Redshift emulator already running at {status.url} (pid {status.pid})", err=True)
+    click.echo(_format_emulator(status), nl=False)
+    if os.environ.get("DW_SIMULATOR_REDSHIFT_URL"):
+        click.echo("note: DW_SIMULATOR_REDSHIFT_URL is set, so commands use that server, not this one", err=True)
+
+
+@emulator.command("down")
+@optional_manifest
+@_report_errors
+def emulator_down(manifest: Path | None) -> None:
+    """Stop the managed Redshift emulator; its data stays (`emulator up --reset` empties it)."""
+    from .commands import emulator_down as run
+
+    before, stopped = run(manifest)
+    if stopped:
+        click.echo(f"Stopped the Redshift emulator (PostgreSQL pid {', '.join(map(str, stopped))}); its data stays "
+                   f"in {before.data or before.folder} — `manifest-loader emulator up` starts it again")
+    else:
+        click.echo(f"The Redshift emulator was not running (nothing to stop in {before.folder})")
+
+
+@emulator.command("status")
+@optional_manifest
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_report_errors
+def emulator_status(manifest: Path | None, as_json: bool) -> None:
+    """Say whether the managed Redshift emulator runs: URL (password masked), pid, version, data size, uptime."""
+    import dataclasses
+    import json
+
+    from .commands import emulator_status as run
+
+    status = run(manifest)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(status), default=str, indent=2))
+    else:
+        click.echo(_format_emulator(status), nl=False)
+
+
+def _format_emulator(status: Any) -> str:
+    if status.version is None:
+        return (f"Redshift emulator: none yet in {status.folder}\n"
+                "  start:    manifest-loader emulator up (or any command that connects to it)\n")
+    lines = [f"Redshift emulator: {'running' if status.running else 'not running'}", f"  url:      {status.url}"]
+    if status.running:
+        lines += [f"  pid:      {status.pid}", f"  uptime:   {_duration(status.uptime_s or 0)}"]
+    lines += [f"  version:  PostgreSQL {status.version} ({status.binaries})",
+              f"  data:     {status.data} ({status.data_bytes / 1e6:.1f} MB)", f"  log:      {status.log}",
+              "  stop:     manifest-loader emulator down" if status.running else
+              "  start:    manifest-loader emulator up (or any command that connects to it)"]
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
 @emulator.command("init")
 @click.argument("manifest", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @templates_option
@@ -330,7 +406,8 @@ def emulator() -> None:
 def emulator_init(manifest: Path | None, templates_dir: Path | None, show_sql: bool) -> None:
     """Install the Redshift compatibility layer (schema redshift_compat) into the emulator; apply does it too.
 
-    The emulator is MANIFEST's Redshift target, else DW_SIMULATOR_REDSHIFT_URL. Idempotent.
+    The emulator is MANIFEST's Redshift target, else DW_SIMULATOR_REDSHIFT_URL, else the managed one
+    (started now unless it runs). Idempotent.
     """
     from .commands import emulator_init as run
     from .commands import emulator_sql

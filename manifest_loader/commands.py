@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .apply import ApplyResult
     from .gc import Garbage
+    from .localpg import LocalPostgres, Status
     from .manifest import Manifest
     from .plan import Plan
     from .preview import Preview
@@ -197,6 +198,38 @@ def emulator_sql(templates_dir: Path | None = None) -> str:
     from .compat import script
 
     return script(templates_dir)
+
+
+def emulator_server(manifest_path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LocalPostgres:
+    """The managed PostgreSQL of the manifest's state folder (or of the environment's, without one)."""
+    from .localpg import LocalPostgres
+    from .target import state_dir
+
+    state = target_of(manifest_path, "redshift", env)[1].state if manifest_path else state_dir(env)
+    return LocalPostgres(state, env=env)
+
+
+def emulator_up(manifest_path: str | Path | None = None, reset: bool = False,
+                env: Mapping[str, str] | None = None) -> tuple[Status, bool]:
+    """Start the managed Redshift emulator unless it runs (`reset`: from an empty cluster); (status, started)."""
+    server = emulator_server(manifest_path, env)
+    if reset:
+        server.reset()
+    _record, started = server.ensure_running()
+    return server.status(), started
+
+
+def emulator_down(manifest_path: str | Path | None = None,
+                  env: Mapping[str, str] | None = None) -> tuple[Status, list[int]]:
+    """Stop the managed Redshift emulator; (its status before, the pids stopped). Its data stays."""
+    server = emulator_server(manifest_path, env)
+    before = server.status()
+    return before, server.stop()
+
+
+def emulator_status(manifest_path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Status:
+    """Where the managed Redshift emulator runs (URL masked), its pid, version, data size and uptime."""
+    return emulator_server(manifest_path, env).status()
 
 
 def schema_text() -> str:

@@ -20,11 +20,11 @@ from .errors import LoaderError, UsageError
 from .loader_tables import LEDGER_TABLE
 from .manifest import Manifest, load_manifest
 from .plan import table_key
-from .progress import Progress
+from .progress import LogProgress
 from .render import Renderer
 from .runs import RunStore, metadata_url
 from .stage import list_stage, remove_staged
-from .target import URL_ENV, Target, require_url, resolve_target
+from .target import URL_ENV, Target, has_server, resolve_target
 from .warehouses import connect
 
 
@@ -92,8 +92,9 @@ def _known_ledgers(manifest: Manifest, chosen: Target,
             continue
         try:
             other = resolve_target(manifest, warehouse, env)
-            require_url(other)
         except LoaderError:
+            continue
+        if not has_server(other):
             continue   # not configured here; a run recorded on it below still counts as a known ledger
         if other.stage == chosen.stage:
             configured.append(other)
@@ -117,7 +118,7 @@ def _ref(target: Target) -> LedgerRef:
 
 def _ledger_keys(target: Target) -> set[str]:
     """The staged keys the target's ledger references (none when it has no ledger yet)."""
-    connection = connect(target, Progress(), 60.0)
+    connection = connect(target, LogProgress(), 60.0)
     try:
         dialect = target.dialect
         if not connection.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(LEDGER_TABLE)):

@@ -468,10 +468,14 @@ def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,
 
 def _plan_notes(target: Target) -> list[str]:
     notes = []
-    if target.url is None and not target.kind.default_without_url:
+    if target.url is None and not target.kind.default_without_url and not target.managed:
         schemes = ", ".join(f"{s}://" for s in target.kind.url_schemes[:1])
         notes.append(f"{URL_ENV[target.warehouse]} is not set: planned for {target.kind.title}; "
                      f"apply needs a {schemes} URL (docker compose up postgres, or any local PostgreSQL)")
+    if target.url is None and target.managed:
+        notes.append("DW_SIMULATOR_REDSHIFT_URL is not set: apply starts the managed local PostgreSQL under the state "
+                     "folder (.manifest-loader/postgres) unless it runs, and leaves it running; "
+                     "`manifest-loader emulator down` stops it")
     if not target.dialect.transactional_ddl:
         notes.append(f"{target.dialect.title} commits DDL implicitly: DDL runs first, then every data "
                      "change in one BEGIN … COMMIT")

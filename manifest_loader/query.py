@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import QueryFailed, UsageError
 from .manifest import load_manifest
-from .progress import Progress
+from .progress import LogProgress
 from .target import Target, resolve_target
 from .warehouses import connect
 
@@ -55,7 +55,8 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
     """Run one statement and return its rows; nothing it does is committed."""
     target = query_target(manifest_path, warehouse, env)
     written = sql
-    connection = connect(target, Progress(), lock_timeout)
+    # Log lines on stderr: what a query waits for, and where a managed emulator it started runs.
+    connection = connect(target, LogProgress(), lock_timeout)
     try:
         translated: str | None = None
         notes: tuple[str, ...] = ()

@@ -54,6 +54,9 @@ class TargetKind:
     default_without_url: bool = False
     # Supplies a URL when none is set (for example a managed local server); None: no default.
     default_url: DefaultUrl | None = None
+    # With no URL set, manifest-loader runs the server itself (manifest_loader/localpg): started on
+    # demand by the first command that connects, never by plan or validate.
+    managed_server: bool = False
     # Per-value checks the loader makes on each batch as it streams the rows itself (where a
     # query after the copy would scan the whole table once per column).
     streamed_checks: frozenset[str] = frozenset()
@@ -123,7 +126,7 @@ REDSHIFT = TargetKind(
 REDSHIFT_EMULATOR = TargetKind(
     name="redshift-emulator", warehouse="redshift", dialect_name="postgres", url_schemes=("postgresql", "postgres"),
     warehouse_class="manifest_loader.warehouses.postgres:PostgresWarehouse",
-    emulates="redshift",
+    emulates="redshift", managed_server=True,
     # The rows pass through the loader on their way into COPY FROM STDIN: checking them there
     # took a 10M-row apply with checks on from 45.4 s to 34.9 s (docs/benchmarks.md), and
     # single integer keys into an empty table are checked for repeats in a bitmap as they pass.

@@ -2,15 +2,16 @@
 
 The connection URL chooses between the real warehouse and its emulator; no flag hidden in
 code does. With nothing set, Snowflake means the embedded fakesnow emulator in the project's
-state folder (state.py), and Redshift has no default (apply says how to get the emulator).
+state folder (state.py), and Redshift the managed local PostgreSQL in that folder's `postgres/`
+(localpg), started on demand by the first command that connects.
 Which URL scheme selects which target, and what each target is, lives in registry.py.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import registry
@@ -22,10 +23,15 @@ from .registry import URL_ENV, TargetKind
 from .state import STATE_ENV, state_dir
 from .urls import mask_url, url_secrets
 
-__all__ = ["STATE_ENV", "URL_ENV", "Target", "mask_url", "require_url", "resolve_target", "state_dir",
-           "url_secrets"]
+__all__ = ["STATE_ENV", "URL_ENV", "Target", "has_server", "mask_url", "resolve_target", "state_dir",
+           "url_secrets", "with_server"]
 
 STAGE_ENV = "DW_SIMULATOR_STAGE_BUCKET"
+# How a managed emulator is named in plans, run records and errors: by what it is, not by its port,
+# which may change between starts (the state folder's metadata database only knows its own emulator).
+MANAGED_DISPLAY = "(managed local PostgreSQL)"
+
+
 @dataclass(frozen=True)
 class Target:
     warehouse: str
@@ -37,9 +43,18 @@ class Target:
     state: Path
     # Temporary AWS credentials (STS, SSO) need their session token passed to COPY as well.
     aws_session_token: bool = False
+    # No URL was set and the registry's record runs its own server (localpg) for it.
+    managed: bool = False
+
+    @property
+    def managed_folder(self) -> Path:
+        """Where the managed PostgreSQL keeps its record and (usually) its cluster."""
+        return self.state / "postgres"
 
     @property
     def display_url(self) -> str:
+        if self.managed:
+            return MANAGED_DISPLAY
         return mask_url(self.url) if self.url else "(none)"
 
     @property
@@ -64,15 +79,23 @@ class Target:
         return FooterCache(self.state / "footers", writable=writable)
 
 
-def require_url(target: Target) -> None:
-    """A target that is a server needs a URL (the Redshift emulator is a PostgreSQL the user runs); say how."""
-    if target.url is None and not target.kind.default_without_url:
-        variable = URL_ENV[target.warehouse]
-        raise UsageError(f"no {target.warehouse.capitalize()} URL: set {variable} (or target.url in the manifest)",
-                         hint="for the local Redshift emulator, run `docker compose up -d postgres` and set "
-                              f"{variable}=postgresql://postgres:postgres@127.0.0.1:5439/dev "
-                              "(any local PostgreSQL works); to use the embedded Snowflake emulator instead, "
-                              "add --target-warehouse snowflake")
+def with_server(target: Target, notify: Callable[[str], None] | None = None, env: Mapping[str, str] | None = None,
+                lock_timeout: float = 60.0) -> Target:
+    """The target with a URL to connect to: a managed target's server is started now unless it runs."""
+    if target.url is not None or not target.managed:
+        return target
+    from .localpg import LocalPostgres
+
+    server = LocalPostgres(target.state, env=env, notify=notify)
+    record, _started = server.ensure_running(lock_timeout)
+    return replace(target, url=server.url(record), url_source=f"127.0.0.1:{record.port}, {target.managed_folder}")
+
+
+def has_server(target: Target) -> bool:
+    """Whether the target has a server to ask: a URL, an embedded emulator, or a managed one that exists."""
+    if target.url is not None or not target.managed:
+        return True
+    return (target.managed_folder / "emulator.json").is_file()
 
 
 def resolve_target(manifest: Manifest, warehouse: str | None = None,
@@ -93,7 +116,8 @@ def resolve_target(manifest: Manifest, warehouse: str | None = None,
         if supplied is not None:
             url, source = supplied, f"{URL_ENV[chosen]} (not set): {kind.name} default"
         else:
-            source = "embedded default" if kind.default_without_url else f"{URL_ENV[chosen]} (not set)"
+            source = "embedded default" if kind.default_without_url else \
+                f"no {URL_ENV[chosen]}: started on demand" if kind.managed_server else f"{URL_ENV[chosen]} (not set)"
     else:
         kind = registry.by_scheme(chosen, url)
         if kind is None:
@@ -102,4 +126,4 @@ def resolve_target(manifest: Manifest, warehouse: str | None = None,
                              hint=f"use one of {known}")
     stage = manifest.stage_url or env.get(STAGE_ENV) or (state / "stage").as_uri()
     return Target(chosen, kind, manifest.schema, url, source, stage.rstrip("/"), state,
-                  aws_session_token=bool(env.get("AWS_SESSION_TOKEN")))
+                  aws_session_token=bool(env.get("AWS_SESSION_TOKEN")), managed=url is None and kind.managed_server)

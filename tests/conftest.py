@@ -39,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "select with -m offline)")
     config.addinivalue_line("markers", "online: needs a service no fixture shows (the fakesnow database a "
                                        "load opens, a subprocess, a build); never marked offline")
+    config.addinivalue_line("markers", "postgres: uses a PostgreSQL server (`-m postgres` runs them again against "
+                                       "another PostgreSQL version, as .ci/run does)")
 
 
 def _uses_a_service(item: pytest.Item) -> bool:
@@ -62,6 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("online") is None and not _uses_a_service(item):
             item.add_marker(pytest.mark.offline)
+    _mark_postgres(items)
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +86,15 @@ def _offline_means_offline(request: pytest.FixtureRequest, monkeypatch: pytest.M
         return opener(kind, *args, **kwargs)
 
     monkeypatch.setattr(TargetKind, "open", watched)
+
+
+def _mark_postgres(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        # The Snowflake-emulator half of a test parametrized over both emulators needs no second run.
+        on_snowflake = callspec is not None and "snowflake" in map(str, callspec.params.values())
+        if {"pg_url", "pg_database"} & set(getattr(item, "fixturenames", ())) and not on_snowflake:
+            item.add_marker(pytest.mark.postgres)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -165,7 +177,7 @@ def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private copy of manifests/ecommerce.yaml and its data, with state under tmp_path.
 
     Every loader variable a developer may have set is cleared, so a test sees only what it sets.
@@ -176,4 +188,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
                  "DW_SIMULATOR_TARGET_DB_URL"):
         monkeypatch.delenv(name, raising=False)
-    return copy_example(tmp_path)
+    yield copy_example(tmp_path)
+    # A test that reached the Redshift target with no URL started the managed emulator: stop it.
+    from manifest_loader.localpg import LocalPostgres
+
+    LocalPostgres(tmp_path / "state").destroy()

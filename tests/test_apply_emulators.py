@@ -157,10 +157,12 @@ def test_append_loads_only_new_files(workspace: Path, redshift_env: str) -> None
     assert count(workspace, "orders", "redshift") == 510
 
 
-def test_redshift_without_url_says_how_to_get_the_emulator(workspace: Path) -> None:
-    result = CliRunner().invoke(main, ["apply", str(workspace)])
-    assert result.exit_code == 2
-    assert "DW_SIMULATOR_REDSHIFT_URL" in result.output and "docker compose up -d postgres" in result.output
+def test_redshift_without_url_plans_for_the_managed_emulator_without_starting_it(workspace: Path) -> None:
+    result = CliRunner().invoke(main, ["plan", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "url:         (managed local PostgreSQL) (no DW_SIMULATOR_REDSHIFT_URL: started on demand)" in result.output
+    assert "apply starts the managed local PostgreSQL under the state folder" in result.output
+    assert not (workspace.parent.parent / "state" / "postgres").exists()   # plan writes nothing, starts nothing
 
 
 def test_unreachable_database_is_a_clean_error(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

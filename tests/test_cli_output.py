@@ -74,7 +74,7 @@ def test_apply_json_ends_with_the_outcome_on_success_and_on_no_changes(workspace
 
 @pytest.mark.parametrize(("case", "args", "exit_code", "error"), [
     ("usage", ["--target-warehouse", "snowfake"], 2, "Invalid value for '--target-warehouse'"),
-    ("no url", [], 2, "no Redshift URL"),
+    ("not a redshift url", [], 2, "which is not a redshift URL"),
     ("connection", [], 1, "cannot connect to the Redshift emulator"),
     ("manifest", ["--progress", "json"], 2, "problem(s) in the manifest"),
 ])
@@ -88,6 +88,8 @@ def test_apply_json_ends_with_run_failed_on_every_failure(case: str, args: list[
                             encoding="utf-8")
     if case == "connection":
         monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", REFUSED_URL)
+    if case == "not a redshift url":
+        monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", "mysql://loader:pw-Secret-42@127.0.0.1/dev")
     flags = args if "--progress" in args else ["--json", *args]
     done = CliRunner().invoke(main, ["apply", str(manifest), *flags])
     assert done.exit_code == exit_code, done.output

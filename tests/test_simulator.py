@@ -222,9 +222,11 @@ def test_warehouse_choice_is_ours_and_the_simulators_rows_stay(sim: Simulator) -
     assert run("experiment", "warehouse", "shop", "redshift").exit_code == 0
     listed = json.loads(run("experiment", "list", "--json").output)
     assert listed[0]["warehouse"] == "redshift" and "manifest-loader" in listed[0]["warehouse_reason"]
-    # The saved choice applies to loads: Redshift without a URL stops before anything, saying so.
-    result = run("experiment", "load", "shop")
-    assert result.exit_code == 2 and "no Redshift URL" in result.output
+    # The saved choice applies to loads: a Redshift URL that is not one stops it before anything, saying so.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DW_SIMULATOR_REDSHIFT_URL", "mysql://127.0.0.1/dev")
+        result = run("experiment", "load", "shop")
+    assert result.exit_code == 2 and "which is not a redshift URL" in result.output
     assert run("experiment", "warehouse", "shop", "--clear").exit_code == 0
     assert json.loads(run("experiment", "list", "--json").output)[0]["warehouse"] == "snowflake"
     with sqlite3.connect(sim.db) as conn:

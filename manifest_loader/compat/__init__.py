@@ -173,18 +173,16 @@ def record_failure(warehouse: Warehouse, run_id: str, plan: Plan, error: BaseExc
 def init(target: Target, templates_dir: Path | None = None) -> bool:
     """`emulator init`: install the layer into the target, which must be the Redshift emulator."""
     from ..errors import UsageError
-    from ..progress import Progress
-    from ..registry import URL_ENV
+    from ..progress import LogProgress
+    from ..target import with_server
     from ..warehouses import connect
 
-    if target.url is None:
-        raise UsageError(f"no Redshift emulator URL: set {URL_ENV[target.warehouse]}",
-                         hint="for example postgresql://postgres:postgres@127.0.0.1:5439/dev "
-                              "(docker compose up -d postgres)")
+    # Without a URL this is the managed emulator, started now (its start line goes to stderr).
+    target = with_server(target)
     if not target.kind.compat_layer:
         raise UsageError(f"{target.display_url} is real Redshift, which has these functions and tables itself",
                          hint="emulator init is for the Redshift emulator (a postgresql:// URL)")
-    connection = connect(target, Progress(), 60.0)
+    connection = connect(target, LogProgress(), 60.0)
     try:
         return install(connection, templates_dir)
     finally:

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 
 
 def connect(target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
-    """Open the target's connection; imports only the driver this target needs."""
-    from ..target import require_url
+    """Open the target's connection (starting a managed emulator first); imports only the driver it needs."""
+    from ..target import with_server
 
-    require_url(target)
+    target = with_server(target, lambda message: progress.event("message", message=message),
+                         lock_timeout=lock_timeout)
     return target.kind.open(target, progress, lock_timeout)

@@ -33,6 +33,10 @@ _CONNECTION_LOST = re.compile(r"SQLSTATE: (57P0[1-3]|08[0-9A-Z]{3})|server close
 _LOST_HINT = "nothing was committed (the server rolls back an interrupted transaction); apply again"
 
 
+_CONNECT_HINTS = {True: "`manifest-loader emulator status` shows the managed emulator and its log",
+                  False: "start PostgreSQL (docker compose up postgres) or fix the URL"}
+
+
 def libpq_uri(url: str) -> str:
     """postgresql+psycopg://… -> postgresql://… (libpq takes no SQLAlchemy driver suffix)."""
     return _DRIVER_SUFFIX.sub(r"\1://", url)
@@ -55,7 +59,7 @@ class PostgresWarehouse(Warehouse):
         except Exception as exc:
             failure = ConnectionFailed(f"cannot connect to the Redshift emulator at {target.display_url} "
                                        f"({target.url_source}): {_clean(exc, target.url)}",
-                                       hint="start PostgreSQL (docker compose up postgres) or fix the URL")
+                                       hint=_CONNECT_HINTS[target.managed])
         if failure is not None:
             # Raised outside the handler: the driver's error, which may echo the URL, is not its __context__.
             raise failure

@@ -219,9 +219,6 @@ def test_snowflake_emulator_is_used_by_one_load_or_query_at_a_time(client: TestC
 
 
 def test_manifest_problems_are_answered_before_any_run(client: TestClient, example: Path) -> None:
-    body = _problem(client.post("/api/experiments/ecommerce/load", json={}), 422)
-    assert body["detail"].startswith("no Redshift URL: set DW_SIMULATOR_REDSHIFT_URL")
-    assert "docker compose up -d postgres" in body["hint"]
     (example / "ecommerce.yaml").write_text((example / "ecommerce.yaml").read_text().replace("merge_keys", "mkeys"))
     body = _problem(client.post("/api/experiments/ecommerce/load", json={"target_warehouse": "snowflake"}), 422)
     assert body["title"] == "Invalid manifest" and body["errors"]

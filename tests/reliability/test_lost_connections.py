@@ -20,6 +20,7 @@ from relkit import Emulator
 
 from manifest_loader.cli import main
 from manifest_loader.runs import RunStore, metadata_url
+from manifest_loader.target import mask_url
 
 ROWS = 300_000
 
@@ -72,7 +73,8 @@ def test_backend_terminated_during_copy(redshift: Emulator, tmp_path: Path) -> N
     assert terminated, "the COPY of events was never seen running"
     assert result.exit_code == 1, result.output
     error, hint = _error(result)
-    assert error.startswith(f"error: lost the connection to the Redshift emulator at {redshift.pg_url} while "
+    shown = mask_url(redshift.pg_url)   # type: ignore[arg-type]
+    assert error.startswith(f"error: lost the connection to the Redshift emulator at {shown} while "
                             "loading table events: "), error
     # What libpq saw depends on the moment: the server's notice, or just the closed socket.
     assert "terminating connection due to administrator command" in error or \
