@@ -17,6 +17,8 @@ from pathlib import Path
 import psutil
 
 _DELETED = " (deleted)"
+# The name PostgreSQL's server processes run under (a program name, not a target's).
+SERVER_PROGRAM = "postgres"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def is_postgres(pid: int) -> bool:
     """Whether `pid` is a live PostgreSQL process (after a crash the pid may belong to something else)."""
     try:
         process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE and "postgres" in process.name()
+        return process.status() != psutil.STATUS_ZOMBIE and SERVER_PROGRAM in process.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
@@ -93,7 +95,7 @@ def orphans(data: Path) -> list[int]:
     wanted = {str(data), str(data) + _DELETED}
     found = []
     for process in psutil.process_iter(["name", "ppid"]):
-        if "postgres" not in (process.info.get("name") or ""):
+        if SERVER_PROGRAM not in (process.info.get("name") or ""):
             continue
         with contextlib.suppress(psutil.Error):
             if process.cwd() in wanted and not is_postgres(process.info.get("ppid") or 0):
