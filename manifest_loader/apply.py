@@ -96,6 +96,40 @@ def ledger_for_plan(target: Target, renderer: Renderer,
     return {name: frozenset(loaded.get(name, set())) for name in tables}, None
 
 
+def changed_outside(warehouse: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer,
+                    loaded: Mapping[str, set[str]], progress: Progress) -> dict[str, set[str]]:
+    """The ledger, without the tables whose row count no longer matches what it recorded.
+
+    Someone (or a query that committed, before queries were sandboxed) deleted or added rows:
+    the ledger alone would say "no changes" over a changed table. A replace table is reloaded;
+    an append or merge table cannot be rebuilt from its current files, so the apply stops and
+    says why.
+    """
+    dialect = target.dialect
+    if not loaded:
+        return dict(loaded)
+    sql = renderer.render("ledger_rows", schema=target.schema, table=LEDGER_TABLE).sql
+    recorded = {name: int(rows or 0) for name, rows in warehouse.execute(sql)}
+    checked = dict(loaded)
+    for table in resolved.tables:
+        if table.name not in loaded or table.name not in recorded:
+            continue
+        exists = warehouse.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(table.name))
+        held = int(warehouse.execute(renderer.render("count_rows", schema=target.schema, table=table.name).sql)
+                   [0][0]) if exists else 0
+        expected = recorded[table.name]
+        if held == expected or (table.spec.mode == "merge" and 0 < held <= expected):
+            continue   # a merge replaces rows by key: it may hold fewer rows than it was sent
+        what = f"table {table.name} holds {held} rows but the ledger recorded {expected} loaded"
+        if table.spec.mode == "replace":
+            progress.event("message", message=f"{what}: it was changed outside the loader; reloading it")
+            checked.pop(table.name)
+            continue
+        raise LoadFailed(f"{what}: it was changed outside the loader, and a {table.spec.mode} table cannot be "
+                         f"rebuilt from its current files", hint="reload it with mode: replace, or restore it")
+    return checked
+
+
 def needs_work(resolved: ResolvedManifest, loaded: Mapping[str, set[str]]) -> bool:
     """Whether any table's files differ from what its ledger holds (new files, for append/merge)."""
     for table in resolved.tables:
@@ -189,7 +223,8 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
           force: bool, progress: Progress, one_shot: bool, saved_plan: Mapping[str, Any] | None) -> ApplyResult:
     drifts = check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
-        loaded = read_ledger(connection, target, renderer)
+        ledger = read_ledger(connection, target, renderer)
+        loaded = ledger if force else changed_outside(connection, resolved, target, renderer, ledger, progress)
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded, drifts=drifts)
         if saved_plan is not None:
             saved.check(saved_plan, plan_to_dict(plan))   # the ledger as it is now
@@ -208,7 +243,7 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
             # where garbage frozen here would never be collected.
             gc.freeze()
 
-        def after_lock(expected: dict[str, set[str]] = loaded) -> None:
+        def after_lock(expected: dict[str, set[str]] = ledger) -> None:
             if read_ledger(connection, target, renderer) != expected:
                 raise StaleLedger
 

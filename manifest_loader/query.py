@@ -23,6 +23,7 @@ from .manifest import load_manifest
 from .progress import LogProgress
 from .target import Target, resolve_target
 from .warehouses import connect
+from .warehouses.base import QUERY_TIMEOUT_SECONDS
 
 # The schema a query without a manifest runs in.
 DEFAULT_SCHEMA = "public"
@@ -51,12 +52,15 @@ def query_target(manifest_path: str | Path | None, warehouse: str | None,
 
 
 def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | None = None, *,
-                  env: Mapping[str, str] | None = None, lock_timeout: float = 60.0) -> QueryResult:
-    """Run one statement and return its rows; nothing it does is committed."""
+                  env: Mapping[str, str] | None = None, lock_timeout: float = 60.0,
+                  timeout_seconds: float = QUERY_TIMEOUT_SECONDS) -> QueryResult:
+    """Run one statement and return its rows; nothing it does is committed. On the emulators it runs
+    sandboxed: read-only, without access to the machine's files (docs/api.md, threat model)."""
     target = query_target(manifest_path, warehouse, env)
     written = sql
+    one_statement(sql, target.dialect.sqlglot_dialect)
     # Log lines on stderr: what a query waits for, and where a managed emulator it started runs.
-    connection = connect(target, LogProgress(), lock_timeout)
+    connection = connect(target, LogProgress(), lock_timeout, for_query=True)
     try:
         translated: str | None = None
         notes: tuple[str, ...] = ()
@@ -75,7 +79,7 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
             translation = translate(sql, json_columns, tables)
             translated, notes, sql = translation.sql, translation.notes, translation.sql
         try:
-            columns, rows = connection.query(sql, target.schema)
+            columns, rows = connection.query(sql, target.schema, timeout_seconds)
         except QueryFailed as exc:
             exc.translated_sql = translated   # where the error's position points, when it is not the user's SQL
             raise
@@ -89,6 +93,30 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
     finally:
         connection.rollback()
         connection.close()
+
+
+def one_statement(sql: str, sqlglot_dialect: str) -> None:
+    """Refuse SQL that holds more than one statement (`delete from t; commit`): `query` runs one,
+    on every target, so nothing after it can commit or undo its sandbox."""
+    import sqlglot
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(sqlglot_dialect).tokenize(sql)
+    except Exception as exc:   # sqlglot raises TokenError and others; the message is what matters
+        raise UsageError(f"cannot read the SQL: {str(exc).splitlines()[0][:200]}") from None
+    statements = 0
+    in_statement = False
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            in_statement = False
+        elif not in_statement:
+            statements, in_statement = statements + 1, True
+    if statements > 1:
+        raise UsageError(f"{statements} statements given; query runs exactly one statement",
+                         hint="run them one at a time; query never commits, so a statement cannot prepare the next")
+    if statements == 0:
+        raise UsageError("no SQL statement given")
 
 
 def run_query(manifest_path: str | Path | None, sql: str, warehouse: str | None = None, lock_timeout: float = 60.0,

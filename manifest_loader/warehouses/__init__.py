@@ -10,10 +10,14 @@ if TYPE_CHECKING:
     from .base import Warehouse
 
 
-def connect(target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
-    """Open the target's connection (starting a managed emulator first); imports only the driver it needs."""
+def connect(target: Target, progress: Progress, lock_timeout: float, *, for_query: bool = False) -> Warehouse:
+    """Open the target's connection (starting a managed emulator first); imports only the driver it needs.
+    `for_query`: a connection for a user's SQL (Warehouse.open_for_query), sandboxed where the target
+    is an emulator on this machine (the Redshift emulator sandboxes each query itself, pg_sandbox.py)."""
     from ..target import with_server
 
     target = with_server(target, lambda message: progress.event("message", message=message),
                          lock_timeout=lock_timeout)
+    if for_query:
+        return target.kind.connection_class().open_for_query(target, progress, lock_timeout)
     return target.kind.open(target, progress, lock_timeout)

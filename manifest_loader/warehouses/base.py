@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from ..progress import Progress
     from ..target import Target
 
+# How long a user's query may run where the target can stop it (the Redshift emulator).
+QUERY_TIMEOUT_SECONDS = 300.0
+
 
 class Warehouse(ABC):
     """A connection with explicit transactions; each method runs one rendered statement."""
@@ -22,6 +25,11 @@ class Warehouse(ABC):
     @abstractmethod
     def open(cls, target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
         """Connect to the target (waiting up to lock_timeout for another apply's lock where it has one)."""
+
+    @classmethod
+    def open_for_query(cls, target: Target, progress: Progress, lock_timeout: float) -> Warehouse:
+        """A connection for a user's query; targets that sandbox queries on their own connection override it."""
+        return cls.open(target, progress, lock_timeout)
 
     @abstractmethod
     def execute(self, sql: str, params: Mapping[str, Any] | None = None,
@@ -56,8 +64,10 @@ class Warehouse(ABC):
         """Take the plan's lock; targets without one serialize some other way."""
         self.execute(step.sql, step.params[0] if step.params else None, step.param_names)
 
-    def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run a user's query with `schema` as the default schema; return column names and rows."""
+    def query(self, sql: str, schema: str,
+              timeout_seconds: float = QUERY_TIMEOUT_SECONDS) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one user statement with `schema` as the default schema; return column names and rows.
+        The caller rolls back; `timeout_seconds` applies where the target can enforce it."""
         cursor = self.cursor  # type: ignore[attr-defined]
         for statement in self.use_schema_sql(schema):
             cursor.execute(statement)

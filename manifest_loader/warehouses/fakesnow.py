@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ..errors import ConnectionFailed, LoadFailed
+from ..errors import ConnectionFailed, LoadFailed, QueryFailed
 from ..fileuri import file_path
 from ..parquet_checks import has_page_checksums, refuse_unreturnable_int96, verify_page_checksums
 from ..plan import Step
 from ..progress import Progress
 from ..target import Target
-from .base import Warehouse
+from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 from .copy_diagnosis import explain_copy_failure, with_sources
 from .fakesnow_aggregates import install as exact_aggregates
 
@@ -52,9 +52,8 @@ class FakesnowWarehouse(Warehouse):
 
         folder = target.fakesnow_path
         folder.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + lock_timeout
-        announced = False
-        while True:
+
+        def attempt() -> FakesnowWarehouse:
             patch = fakesnow.patch(db_path=str(folder))
             patch.__enter__()
             try:
@@ -62,21 +61,44 @@ class FakesnowWarehouse(Warehouse):
                 # fakesnow's connection keeps its DuckDB connection in a private attribute.
                 exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
                 return cls(patch, conn, target)
-            except Exception as exc:
+            except BaseException:
                 patch.__exit__(None, None, None)
-                if "lock" not in str(exc).lower():
-                    raise ConnectionFailed(f"cannot open the Snowflake emulator database in {folder}: "
-                                           f"{str(exc).splitlines()[0]}") from None
-                if time.monotonic() >= deadline:
-                    raise LoadFailed(f"another process holds the Snowflake emulator database in {folder}; "
-                                     f"gave up after {lock_timeout:.0f}s",
-                                     hint="wait for the other apply or query to finish, or raise "
-                                          "--lock-timeout") from None
-                if not announced:
-                    progress.event("waiting", message=f"another process holds the Snowflake emulator database "
-                                   f"in {folder}; waiting up to {lock_timeout:.0f}s")
-                    announced = True
-                time.sleep(_LOCK_POLL_SECONDS)
+                raise
+
+        return _waiting_for_lock(attempt, folder, progress, lock_timeout)
+
+    @classmethod
+    def open_for_query(cls, target: Target, progress: Progress, lock_timeout: float) -> FakesnowWarehouse:
+        """A connection for a user's query: the database attached READ_ONLY and DuckDB's external
+        access (files, /proc, COPY TO, extensions, ATTACH) off and locked, so SQL can read the loaded
+        tables and nothing else."""
+        folder = target.fakesnow_path
+        database_file = folder / f"{DATABASE}.db"
+        if not database_file.exists():
+            cls.open(target, progress, lock_timeout).close()   # creates it, with fakesnow's catalog views
+        import logging
+
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module="fakesnow")
+        warnings.filterwarnings("ignore", message=".*Arrow output.*")
+        from fakesnow.instance import FakeSnow
+
+        def attempt() -> FakesnowWarehouse:
+            fake = FakeSnow(db_path=str(folder))
+            try:
+                path = str(database_file).replace("'", "''")
+                # Attached before fakesnow connects, so it finds the database and creates nothing in it.
+                fake.duck_conn.execute(f"ATTACH '{path}' AS {DATABASE} (READ_ONLY)")
+                conn = fake.connect(database=DATABASE)
+                exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
+                fake.duck_conn.execute("SET enable_external_access = false")
+                fake.duck_conn.execute("SET lock_configuration = true")
+                return cls(contextlib.closing(fake.duck_conn), conn, target)
+            except BaseException:
+                fake.duck_conn.close()
+                raise
+
+        return _waiting_for_lock(attempt, folder, progress, lock_timeout)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None,
                 param_names: Sequence[str] = ()) -> list[tuple[Any, ...]]:
@@ -109,6 +131,25 @@ class FakesnowWarehouse(Warehouse):
             self.conn.close()
         finally:
             self.patch.__exit__(None, None, None)
+
+    def query(self, sql: str, schema: str,
+              timeout_seconds: float = QUERY_TIMEOUT_SECONDS) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A user's query in `schema` (when it exists: a sandboxed connection creates nothing), inside a
+        transaction the caller rolls back. DuckDB has no statement timeout; `timeout_seconds` is unused."""
+        self.begin()
+        if self.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %(s)s",
+                        {"s": self.target.dialect.stored_name(schema)}):
+            self.cursor.execute(f"USE SCHEMA {self.target.dialect.quote(schema)}")
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.cursor.execute(sql)
+        except Exception as exc:
+            from ..sql_position import in_message
+
+            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc))) from None
+        if not self.cursor.description:
+            return [], []
+        return [d[0] for d in self.cursor.description], [tuple(r) for r in self.cursor.fetchall()]
 
     def use_schema_sql(self, schema: str) -> list[str]:
         return [f"CREATE SCHEMA IF NOT EXISTS {self.target.dialect.quote(schema)}",
@@ -152,6 +193,30 @@ class FakesnowWarehouse(Warehouse):
             loaded += int(rows_loaded)
             on_rows(loaded)
         return loaded
+
+
+def _waiting_for_lock(attempt: Callable[[], FakesnowWarehouse], folder: Any, progress: Progress,
+                      lock_timeout: float) -> FakesnowWarehouse:
+    """attempt() until DuckDB's lock on the database file is free (another process has it open)."""
+    deadline = time.monotonic() + lock_timeout
+    announced = False
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            if "lock" not in str(exc).lower():
+                raise ConnectionFailed(f"cannot open the Snowflake emulator database in {folder}: "
+                                       f"{str(exc).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise LoadFailed(f"another process holds the Snowflake emulator database in {folder}; "
+                                 f"gave up after {lock_timeout:.0f}s",
+                                 hint="wait for the other apply or query to finish, or raise "
+                                      "--lock-timeout") from None
+            if not announced:
+                progress.event("waiting", message=f"another process holds the Snowflake emulator database "
+                               f"in {folder}; waiting up to {lock_timeout:.0f}s")
+                announced = True
+            time.sleep(_LOCK_POLL_SECONDS)
 
 
 def _first_line(exc: Exception) -> str:

@@ -19,7 +19,7 @@ from ..plan import STAGING_SUFFIX, Step, not_null_hint
 from ..progress import Progress
 from ..sql_position import postgres_position
 from ..target import Target, mask_url, url_secrets
-from .base import Warehouse
+from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 
 if TYPE_CHECKING:
     from .adbc_session import Session
@@ -108,23 +108,30 @@ class PostgresWarehouse(Warehouse):
         with contextlib.suppress(Exception):
             self.session.close()
 
-    def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """A user's query in `schema`; NUMERIC as Decimal (ADBC hands arbitrary-precision numbers over as text)."""
+    def query(self, sql: str, schema: str,
+              timeout_seconds: float = QUERY_TIMEOUT_SECONDS) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A user's query in `schema`, sandboxed (pg_sandbox.py): a restricted role, READ ONLY, a statement
+        timeout, rolled back. NUMERIC as Decimal (ADBC hands arbitrary-precision numbers over as text)."""
         from decimal import Decimal
 
-        for statement in self.use_schema_sql(schema):
-            self.session.execute(statement)
-        # The query starts its own transaction, as an autocommit query on Redshift does: SYSDATE
-        # (the transaction's start) then belongs to this statement, not to whatever ran before on
-        # the connection (reading the JSON columns, importing the translator). The SET is a session
-        # setting; committing it writes nothing.
-        self.session.commit()
-        try:
-            rows = self.session.execute(sql)
-        except Exception as exc:
-            raise QueryFailed(f"query failed: {self.describe_error(exc)}", postgres_position(exc, sql)) from None
-        columns = [field.name for field in self.session.columns]
-        numeric = [i for i, field in enumerate(self.session.columns) if "type_name=numeric" in str(field.type)]
+        from .pg_sandbox import begin_read_only, sandbox_session
+
+        # Its own transaction, as an autocommit query on Redshift has: SYSDATE (the transaction's
+        # start) then belongs to this statement, not to whatever ran before on the connection.
+        with sandbox_session(self) as session:
+            begin_read_only(session, timeout_seconds)
+            for statement in self.use_schema_sql(schema):
+                session.execute(statement.replace("SET ", "SET LOCAL ", 1))
+            try:
+                rows = session.execute(sql)
+            except Exception as exc:
+                raise QueryFailed(f"query failed: {self.describe_error(exc)}", postgres_position(exc, sql)) from None
+            finally:
+                with contextlib.suppress(Exception):
+                    session.rollback()
+            fields = session.columns
+        columns = [field.name for field in fields]
+        numeric = [i for i, field in enumerate(fields) if "type_name=numeric" in str(field.type)]
         if not numeric:
             return columns, rows
         converted = []
@@ -134,6 +141,11 @@ class PostgresWarehouse(Warehouse):
                 values[i] = None if values[i] is None else Decimal(values[i])
             converted.append(tuple(values))
         return columns, converted
+
+    def describe_error(self, exc: Exception) -> str:
+        """The server's own message (after libpq's "ERROR:"), on one line, passwords masked."""
+        text = _clean(exc, self.target.url)
+        return text.split("ERROR:", 1)[1].strip() if "ERROR:" in text else text
 
     def use_schema_sql(self, schema: str) -> list[str]:
         return [f"SET search_path TO {self.target.dialect.quote(schema)}, public"]
