@@ -68,14 +68,17 @@ def download(uri: str, path: str, table: str, display: str) -> None:
         raise _failure(exc, table, uri, display) from None
 
 
-def fetch_object(uri: str, path: str) -> None:
+def fetch_object(uri: str, path: str, *, if_match: str | None = None) -> None:
     """One GET streamed to `path`; a body that ends early is requested again. Raises botocore's
-    errors (requests were already retried by botocore) or OSError."""
+    errors (requests were already retried by botocore) or OSError. `if_match`: the ETag the
+    object must still have (else S3 answers PreconditionFailed)."""
     from botocore.exceptions import BotoCoreError
 
     location = S3Location.parse(uri)
     for attempt in range(1, BODY_ATTEMPTS + 1):
-        response = _client(endpoint_url(), region()).get_object(Bucket=location.bucket, Key=location.key)
+        condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
+        response = _client(endpoint_url(), region()).get_object(Bucket=location.bucket, Key=location.key,
+                                                                **condition)
         written = 0
         try:
             with open(path, "wb") as out:

@@ -8,6 +8,7 @@ the driver's placeholder and records the parameter order; no SQL is built from u
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class _Params:
             return f"${len(self.names)}"
         if self.style == "pyformat":
             return f"%({name})s"
+        if self.style == "qmark":
+            return "?"
         return f":{name}"
 
 
@@ -57,7 +60,7 @@ class Renderer:
         )
         self._found: dict[str, tuple[str, Path] | None] = {}
         self.env.filters["ident"] = dialect.quote
-        self.env.filters["sql_string"] = _sql_string
+        self.env.filters["sql_string"] = functools.partial(sql_string, backslashes=dialect.string_backslash_escapes)
         self.env.globals["qualified"] = lambda *parts: ".".join(dialect.quote(p) for p in parts)
 
     def has(self, op: str) -> bool:
@@ -96,9 +99,11 @@ class Renderer:
         return Rendered(_tidy(sql), label, tuple(params.names))
 
 
-def _sql_string(value: str) -> str:
-    """A SQL string literal, for values that cannot be bound (COPY sources, roles)."""
-    return "'" + str(value).replace("'", "''") + "'"
+def sql_string(value: str, *, backslashes: bool = False) -> str:
+    """A SQL string literal, for values that cannot be bound (COPY sources, roles). Where `\\` is an
+    escape (Snowflake), it is doubled too: a value ending in `\\'` must not end the literal."""
+    text = str(value).replace("\\", "\\\\") if backslashes else str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _tidy(sql: str) -> str:

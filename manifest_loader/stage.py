@@ -1,15 +1,20 @@
 """Stage Parquet files where the warehouse (or the loader) reads them: s3:// or file://.
 
-Objects are content-addressed (<prefix>/<manifest>/<table>/<digest>.parquet), so an object
-that exists with the right size is the right object and is not uploaded again. S3 calls retry
+Objects are content-addressed (<prefix>/<manifest>/<table>/<digest>.parquet). What is staged
+is verified, never assumed: a local file's sha256 is computed over the bytes actually copied
+or uploaded and must be the one planned (else the file changed since planning: the apply fails
+naming it, and nothing is loaded); an S3 source is copied or downloaded only if its ETag is
+still the planned one. An existing object is trusted only by content: a file:// object by its
+sha256, an S3 object by the hash recorded in its metadata at upload (`x-amz-meta-sha256`, or
+`x-amz-meta-source-etag` for server-side copies). S3 calls retry
 transient failures (botocore's standard mode: 5xx, throttling, resets, timeouts, with
 exponential backoff and jitter) and never 4xx; errors name bucket and key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +35,36 @@ COPY_MULTIPART_THRESHOLD = 5 * 1024 ** 3   # the largest object a single CopyObj
 # Files staged at once, as the AWS CLI copies several objects at once: ten 120 MB CopyObjects on
 # moto took 6.3 s one at a time, 3.7 s four at a time (docs/benchmarks.md).
 STAGE_THREADS = 4
+# Uploads read the file through a hash as they send it, so parts are buffered in memory: bounded
+# at UPLOAD_CHUNKS_IN_MEMORY x UPLOAD_CHUNK_BYTES per file being staged.
+UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
+UPLOAD_CHUNKS_IN_MEMORY = 4
+_READ_BYTES = 4 * 1024 * 1024
+
+
+class _HashingReader:
+    """A file read once, front to back, through sha256: the digest of exactly the bytes read.
+    No seek(): the transfer manager then reads it in order and never twice."""
+
+    def __init__(self, handle: Any):
+        self.handle, self.sha256 = handle, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.sha256.update(data)
+        return bytes(data)
+
+
+def _changed(staged: StagedFile, now: str) -> LoadFailed:
+    return LoadFailed(f"{staged.source.display} changed since it was planned (its content is now {now}, the plan "
+                      f"has {staged.source.content_hash}); nothing was loaded",
+                      hint="make the plan again (or apply again) to load the file as it is now")
+
+
+def _metadata(staged: StagedFile) -> dict[str, str]:
+    """What an S3 object records about its content, to be trusted by it later."""
+    kind, digest = staged.source.content_hash.split(":", 1)
+    return {"sha256": digest} if kind == "sha256" else {"source-etag": digest}
 
 
 @dataclass
@@ -137,7 +172,7 @@ def _put(staged: StagedFile, result: StageResult) -> bool:
 
 def _put_file(staged: StagedFile) -> bool:
     target = file_path(staged.staged_uri)
-    if target.exists() and target.stat().st_size == staged.source.size:
+    if target.exists() and target.stat().st_size == staged.source.size and _holds(target, staged):
         return False
     source = staged.source.local_path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,13 +181,20 @@ def _put_file(staged: StagedFile) -> bool:
     os.close(fd)
     try:
         if source is not None:
-            shutil.copyfile(source, temp)
+            digest = hashlib.sha256()
+            with open(source, "rb") as reader, open(temp, "wb") as writer:
+                while chunk := reader.read(_READ_BYTES):
+                    digest.update(chunk)
+                    writer.write(chunk)
+            if digest.hexdigest() != staged.source.digest:
+                raise _changed(staged, "sha256:" + digest.hexdigest())
         else:
-            location = S3Location.parse(staged.source.uri)
+            from .fetch import fetch_object
+
             try:
-                s3_client().download_file(location.bucket, location.key, temp)
+                fetch_object(staged.source.uri, temp, if_match=staged.source.digest)
             except Exception as exc:
-                raise s3_failure(exc, "download", staged.source.uri) from None
+                raise _s3_source_failure(exc, staged, "download") from None
         os.replace(temp, target)
     finally:
         if os.path.exists(temp):
@@ -160,20 +202,46 @@ def _put_file(staged: StagedFile) -> bool:
     return True
 
 
+def _holds(path: Any, staged: StagedFile) -> bool:
+    """Whether a staged file holds the planned content (S3 sources, known by ETag, by size)."""
+    from .sources import file_sha256
+
+    if not staged.source.content_hash.startswith("sha256:"):
+        return True
+    return file_sha256(path) == staged.source.digest
+
+
+def _s3_source_failure(exc: Exception, staged: StagedFile, action: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+        return _changed(staged, "another object (its ETag is no longer the planned one)")
+    return s3_failure(exc, action, staged.source.uri)
+
+
 def _put_s3(staged: StagedFile, result: StageResult) -> bool:
     from boto3.s3.transfer import TransferConfig
 
     client = s3_client()
     location = S3Location.parse(staged.staged_uri)
+    metadata = _metadata(staged)
     existing = _head(client, location)
-    if existing is not None and existing["ContentLength"] == staged.source.size:
+    if (existing is not None and existing["ContentLength"] == staged.source.size
+            and all(existing.get("Metadata", {}).get(k) == v for k, v in metadata.items())):
         if existing.get("VersionId"):
             result.version_ids[staged.staged_uri] = existing["VersionId"]
         return False
-    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
     try:
         if staged.source.local_path is not None:
-            client.upload_file(str(staged.source.local_path), location.bucket, location.key, Config=config)
+            config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=UPLOAD_CHUNK_BYTES)
+            config.max_in_memory_upload_chunks = UPLOAD_CHUNKS_IN_MEMORY
+            with open(staged.source.local_path, "rb") as handle:
+                reader = _HashingReader(handle)
+                client.upload_fileobj(reader, location.bucket, location.key, ExtraArgs={"Metadata": metadata},
+                                      Config=config)
+            if reader.sha256.hexdigest() != staged.source.digest:
+                client.delete_object(Bucket=location.bucket, Key=location.key)
+                raise _changed(staged, "sha256:" + reader.sha256.hexdigest())
         else:   # already on S3: copy server-side, never through this machine
             source = S3Location.parse(staged.source.uri)
             # One CopyObject up to S3's 5 GiB limit, in one request: a multipart copy of a 120 MB
@@ -181,8 +249,13 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
             copy_config = TransferConfig(multipart_threshold=COPY_MULTIPART_THRESHOLD,
                                          multipart_chunksize=MULTIPART_THRESHOLD)
             client.copy({"Bucket": source.bucket, "Key": source.key}, location.bucket, location.key,
-                        Config=copy_config)
+                        ExtraArgs={"CopySourceIfMatch": f'"{staged.source.digest}"', "Metadata": metadata,
+                                   "MetadataDirective": "REPLACE"}, Config=copy_config)
+    except LoadFailed:
+        raise
     except Exception as exc:
+        if staged.source.local_path is None:
+            raise _s3_source_failure(exc, staged, "copy") from None
         raise s3_failure(exc, "upload", staged.staged_uri) from None
     head = _head(client, location)
     if head and head.get("VersionId"):
@@ -214,7 +287,7 @@ def _head(client: Any, location: S3Location) -> dict[str, Any] | None:
 def _mirror(staged: StagedFile) -> None:
     """Download a staged object to the local mirror the Snowflake emulator reads."""
     target = file_path(staged.load_uri)
-    if target.exists() and target.stat().st_size == staged.source.size:
+    if target.exists() and target.stat().st_size == staged.source.size and _holds(target, staged):
         return
     from .fetch import fetch_object
 
@@ -226,6 +299,11 @@ def _mirror(staged: StagedFile) -> None:
         fetch_object(staged.staged_uri, str(temp))
     except Exception as exc:
         raise s3_failure(exc, "download", staged.staged_uri) from None
+    if not _holds(temp, staged):
+        os.unlink(temp)
+        raise LoadFailed(f"the staged object {staged.staged_uri} no longer holds {staged.source.display} "
+                         f"({staged.source.content_hash}): it was replaced on S3 after staging; nothing was loaded",
+                         hint="apply again: staging uploads it again")
     os.replace(temp, target)
 
 

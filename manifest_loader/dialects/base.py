@@ -55,6 +55,8 @@ class Dialect:
     # warehouse's own, and for an emulator also its engine's, so a name works on both.
     keyword_sources: ClassVar[tuple[str, ...]] = ("postgres",)
     varchar_counts: ClassVar[str] = "bytes"
+    # Whether `\` escapes the next character inside '…' (Snowflake): string literals then double it.
+    string_backslash_escapes: ClassVar[bool] = False
     paramstyle: ClassVar[str] = "named"
     supports_advisory_lock: ClassVar[bool] = False
     # Real warehouses record keys without enforcing them; emulators that would enforce them

@@ -25,6 +25,8 @@ class Snowflake(Dialect):
     fold_quoted = False
     varchar_counts = "characters"
     keyword_sources: ClassVar[tuple[str, ...]] = ("snowflake",)
+    # https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants
+    string_backslash_escapes = True
     paramstyle = "named"
     # https://docs.snowflake.com/en/user-guide/data-load-considerations-prepare
     load_file_bytes = (100_000_000, 250_000_000)

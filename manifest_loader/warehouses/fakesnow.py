@@ -57,7 +57,7 @@ class FakesnowWarehouse(Warehouse):
             patch = fakesnow.patch(db_path=str(folder))
             patch.__enter__()
             try:
-                conn = snowflake.connector.connect(database=DATABASE)
+                conn = snowflake.connector.connect(database=DATABASE, paramstyle="qmark")
                 # fakesnow's connection keeps its DuckDB connection in a private attribute.
                 exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
                 return cls(patch, conn, target)
@@ -89,7 +89,7 @@ class FakesnowWarehouse(Warehouse):
                 path = str(database_file).replace("'", "''")
                 # Attached before fakesnow connects, so it finds the database and creates nothing in it.
                 fake.duck_conn.execute(f"ATTACH '{path}' AS {DATABASE} (READ_ONLY)")
-                conn = fake.connect(database=DATABASE)
+                conn = fake.connect(database=DATABASE, paramstyle="qmark")
                 exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
                 fake.duck_conn.execute("SET enable_external_access = false")
                 fake.duck_conn.execute("SET lock_configuration = true")
@@ -105,7 +105,7 @@ class FakesnowWarehouse(Warehouse):
         try:
             # fakesnow prints notices ("Unsupported property …") on stdout, which is the user's output.
             with contextlib.redirect_stdout(io.StringIO()):
-                self.cursor.execute(sql, dict(params) if params else None)
+                self.cursor.execute(sql, _values(params, param_names))
             return self.cursor.fetchall() if self.cursor.description else []
         except Exception as exc:
             raise LoadFailed(f"statement failed on the Snowflake emulator: {_first_line(exc)}\n"
@@ -137,8 +137,8 @@ class FakesnowWarehouse(Warehouse):
         """A user's query in `schema` (when it exists: a sandboxed connection creates nothing), inside a
         transaction the caller rolls back. DuckDB has no statement timeout; `timeout_seconds` is unused."""
         self.begin()
-        if self.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %(s)s",
-                        {"s": self.target.dialect.stored_name(schema)}):
+        if self.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?",
+                        {"s": self.target.dialect.stored_name(schema)}, ("s",)):
             self.cursor.execute(f"USE SCHEMA {self.target.dialect.quote(schema)}")
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -156,8 +156,8 @@ class FakesnowWarehouse(Warehouse):
                 f"USE SCHEMA {self.target.dialect.quote(schema)}"]
 
     def relation_exists(self, schema: str, table: str) -> bool:
-        rows = self.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %(s)s "
-                            "AND table_name = %(t)s", {"s": schema, "t": table})
+        rows = self.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
+                            "AND table_name = ?", {"s": schema, "t": table}, ("s", "t"))
         return bool(rows)
 
     def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
@@ -217,6 +217,13 @@ def _waiting_for_lock(attempt: Callable[[], FakesnowWarehouse], folder: Any, pro
                                f"in {folder}; waiting up to {lock_timeout:.0f}s")
                 announced = True
             time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _values(params: Mapping[str, Any] | None, param_names: Sequence[str]) -> list[Any] | None:
+    """Bound values in placeholder order (qmark: the i-th `?` takes the i-th name's value)."""
+    if not params:
+        return None
+    return [params[name] for name in param_names] if param_names else list(params.values())
 
 
 def _first_line(exc: Exception) -> str:

@@ -8,7 +8,8 @@ statements, so what runs inside it is exactly what the plan shows. Snowflake's D
 would commit an open transaction, runs before `BEGIN`, each statement committing on its own.
 
 `${secret:NAME}` placeholders (COPY credentials when no IAM role or storage integration is
-configured) are filled from the environment only in the text handed to the driver; every
+configured) are filled from the environment only in the text handed to the driver, and only at
+COPY's credential positions (sqltext.py: a name that holds `${secret:…}` is just a name); every
 message built from a driver error has them, and the URL's password, masked as `***`.
 
 Statements go through the real SQLAlchemy dialect (sqlalchemy-redshift, snowflake-sqlalchemy)
@@ -34,19 +35,16 @@ import sqlalchemy as sa
 from ..errors import ConnectionFailed, LoaderError, LoadFailed, UsageError
 from ..plan import Step
 from ..progress import Progress
-from ..secret_tokens import SECRET_TOKEN, display_sql
+from ..secret_tokens import display_sql
 from ..target import Target, mask_url, url_secrets
 from .base import Warehouse
 
 ConnectionFactory = Callable[[Target], Any]
 
 SUPPORTED = ("redshift", "snowflake")
-_SECRET = SECRET_TOKEN
 # What an AWS key id, secret key or session token is made of: safe inside '…' in both SQL
 # dialects and free of ':' (a bind marker to text()), '%', '\' and quotes.
 _SAFE_SECRET = re.compile(r"[A-Za-z0-9+/=_.\-]+\Z")
-# text()'s bind-parameter syntax (sqlalchemy.sql.elements.TextClause._bind_params_regex).
-_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)", re.UNICODE)
 _CREDENTIAL_HINT = {
     "redshift": "set target.redshift.iam_role in the manifest (recommended), or export the variable",
     "snowflake": "set target.snowflake.storage_integration in the manifest (recommended), or export the variable",
@@ -168,7 +166,7 @@ class SqlAlchemyWarehouse(Warehouse):
         names = param_names or (parameters.keys() if isinstance(parameters, Mapping) else ())
         # Secrets are filled in before the try: a missing one is its own error, not a driver's.
         bound = self._statement(sql, set(names)) if parameters else None
-        written = _SECRET.sub(self._secret, sql) if not parameters else ""
+        written = self._credentials_filled(sql) if not parameters else ""
         try:
             if bound is not None:
                 result = self.conn.execute(bound, parameters)
@@ -185,13 +183,28 @@ class SqlAlchemyWarehouse(Warehouse):
         raise failure
 
     def _statement(self, sql: str, names: set[str]) -> sa.TextClause:
-        text = _SECRET.sub(self._secret, sql)
-        # Only the step's parameters are binds: any other ":word" (in a literal, say) stays text.
-        text = _BIND.sub(lambda m: m.group(0) if m.group(1) in names else "\\" + m.group(0), text)
-        return sa.text(text)
+        from ..sqltext import UnreadableSql, for_text_clause
 
-    def _secret(self, match: re.Match[str]) -> str:
-        name = match.group(1)
+        # Credentials only at COPY's credential positions; quoted names and literals reach the
+        # driver as written, whatever they contain (`${secret:…}`, `:name`, `%`).
+        try:
+            return sa.text(for_text_clause(sql, self.target.dialect.sqlglot_dialect, names, self._secret))
+        except UnreadableSql as exc:
+            raise self._unreadable(sql, exc) from None
+
+    def _credentials_filled(self, sql: str) -> str:
+        from ..sqltext import UnreadableSql, fill_credentials
+
+        try:
+            return fill_credentials(sql, self.target.dialect.sqlglot_dialect, self._secret)
+        except UnreadableSql as exc:
+            raise self._unreadable(sql, exc) from None
+
+    def _unreadable(self, sql: str, exc: Exception) -> LoadFailed:
+        return LoadFailed(f"cannot read the rendered statement as {self.target.dialect.title} SQL ({exc}): "
+                          f"{display_sql(sql).splitlines()[0][:120]}")
+
+    def _secret(self, name: str) -> str:
         value = self.secrets.get(name) or ""
         if not value:
             raise LoadFailed(f"{name} is not set, and the plan's COPY needs it as the warehouse's credential "

@@ -1,0 +1,101 @@
+"""Staged bytes are verified by hash, not trusted by size (issue 14, finding 5).
+
+Real stages (the file:// stage, moto S3 over HTTP) and real emulators (PostgreSQL, fakesnow on
+disk). A source swapped for a same-size file between plan and stage fails the apply, naming the
+file, with nothing loaded; a staged object replaced by same-size bytes is not trusted again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from relkit import Emulator, isolated_emulator
+
+import manifest_loader.apply as apply_module
+from manifest_loader.apply import apply
+from manifest_loader.errors import LoadFailed
+from manifest_loader.sources import file_sha256
+
+MANIFEST = """\
+version: 1
+name: swap
+target:
+  warehouse: {warehouse}
+  schema: swap
+tables:
+  - name: items
+    source: data/items.parquet
+    mode: replace
+"""
+
+
+def _write(path: Path, ids: list[int]) -> None:
+    # No dictionary, no compression, no statistics: two files of different values have one size.
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), path, compression="none", use_dictionary=False,
+                   write_statistics=False)
+
+
+@pytest.fixture(params=[("redshift", "file"), ("snowflake", "s3")], ids=["redshift-file", "snowflake-s3"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Emulator, Path]:
+    warehouse, stage = request.param
+    request.param = warehouse
+    emulator = isolated_emulator(request, tmp_path, monkeypatch)
+    if stage == "s3":
+        request.getfixturevalue("s3_env")
+        monkeypatch.setenv("DW_SIMULATOR_STAGE_BUCKET", f"s3://local/swap-{tmp_path.name}")
+    folder = tmp_path / "manifests"
+    (folder / "data").mkdir(parents=True)
+    _write(folder / "data" / "items.parquet", [1, 2, 3])
+    manifest = folder / "swap.yaml"
+    manifest.write_text(MANIFEST.format(warehouse=warehouse), encoding="utf-8")
+    return emulator, manifest
+
+
+def _ids(emulator: Emulator) -> list[int]:
+    return sorted(row[0] for row in emulator.rows("SELECT id FROM swap.items"))
+
+
+def test_a_file_swapped_after_planning_fails_the_apply(setup: tuple[Emulator, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator, manifest = setup
+    source = manifest.parent / "data" / "items.parquet"
+    swapped = tmp_path / "swapped.parquet"
+    _write(swapped, [7, 8, 9])
+    assert swapped.stat().st_size == source.stat().st_size and file_sha256(swapped) != file_sha256(source)
+    real_stage = apply_module.stage_plan
+
+    def swap_then_stage(*args: object, **kwargs: object) -> object:
+        source.write_bytes(swapped.read_bytes())      # between plan and stage
+        return real_stage(*args, **kwargs)            # type: ignore[arg-type]
+
+    monkeypatch.setattr(apply_module, "stage_plan", swap_then_stage)
+    with pytest.raises(LoadFailed) as caught:
+        apply(manifest)
+    assert "data/items.parquet changed since it was planned" in str(caught.value)
+    assert "swap.items" not in emulator.snapshot()          # nothing loaded, not even the table
+    monkeypatch.setattr(apply_module, "stage_plan", real_stage)
+    assert apply(manifest).changed                          # planned again: loads the file as it is now
+    assert _ids(emulator) == [7, 8, 9]
+    assert not apply(manifest).changed
+
+
+def test_a_replaced_staged_object_is_not_trusted(setup: tuple[Emulator, Path], tmp_path: Path) -> None:
+    emulator, manifest = setup
+    first = apply(manifest)
+    staged = first.plan.tables[0].files[0].staged_uri
+    forged = tmp_path / "forged.parquet"
+    _write(forged, [7, 8, 9])
+    if staged.startswith("s3://"):
+        import boto3
+
+        bucket, key = staged[len("s3://"):].split("/", 1)
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=forged.read_bytes())
+    else:
+        from manifest_loader.fileuri import file_path
+
+        file_path(staged).write_bytes(forged.read_bytes())
+    apply(manifest, force=True)
+    assert _ids(emulator) == [1, 2, 3]
