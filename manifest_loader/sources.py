@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .fileuri import file_path, is_file_uri
 from .footer_cache import Footer, FooterCache
+from .globbing import expand
 from .storage import S3Location, s3_client, s3_filesystem
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _list_local(source: str, pattern: Path, root: Path | None) -> list[Listed]:
     """Files a local source names; with `root` (a relative source) they must stay under it."""
     hint = ""
     if set(source) & _GLOB_CHARS:
-        matches = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
+        matches = expand(root, source)
     elif pattern.is_dir():
         matches = list(pattern.glob("*.parquet"))
         if not matches and any(pattern.glob("**/*.parquet")):
