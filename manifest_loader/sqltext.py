@@ -49,6 +49,47 @@ def fill_credentials(sql: str, sqlglot_dialect: str, secret: Callable[[str], str
     return _rewrite(sql, sqlglot_dialect, secret, None)
 
 
+def for_format_driver(sql: str, sqlglot_dialect: str, bind_names: Collection[str],
+                      secret: Callable[[str], str]) -> tuple[str, list[str]]:
+    """`sql` for a driver with the `format` paramstyle that reads quotes itself (redshift_connector):
+    the step's `:name` binds become `%s` (their names returned in order) and `%` is doubled, both
+    outside quotes only, since such a driver leaves quoted text, `%%` included, as it is."""
+    order: list[str] = []
+
+    def outside(text: str) -> str:
+        def bind(match: re.Match[str]) -> str:
+            if match.group(1) not in bind_names:
+                return match.group(0)
+            order.append(match.group(1))
+            return "%s"
+
+        return _BIND.sub(bind, text.replace("%", "%%"))
+
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(sqlglot_dialect).tokenize(sql)
+    except Exception as exc:
+        raise UnreadableSql(str(exc).splitlines()[0][:200]) from None
+    out: list[str] = []
+    position = 0
+    for i, token in enumerate(tokens):
+        if token.token_type not in _QUOTED:
+            continue
+        out.append(outside(sql[position:token.start]))
+        out.append(_credential(sql, tokens, i, secret))
+        position = token.end + 1
+    out.append(outside(sql[position:]))
+    return "".join(out), order
+
+
+def _credential(sql: str, tokens: Sequence[Token], index: int, secret: Callable[[str], str]) -> str:
+    """The quoted token as written, or the secret's value when it is a credential placeholder."""
+    token = tokens[index]
+    placeholder = _PLACEHOLDER.match(token.text) if token.token_type == TokenType.STRING else None
+    if placeholder and _after_credential_keyword(tokens, index):
+        return "'" + secret(placeholder.group(1)) + "'"
+    return sql[token.start:token.end + 1]
+
+
 def _rewrite(sql: str, sqlglot_dialect: str, secret: Callable[[str], str],
              bind_names: Collection[str] | None) -> str:
     """Credentials filled in at their positions; with `bind_names`, text()'s bind syntax escaped too."""
@@ -63,10 +104,7 @@ def _rewrite(sql: str, sqlglot_dialect: str, secret: Callable[[str], str],
             continue
         between = sql[position:token.start]
         out.append(between if bind_names is None else _outside(between, bind_names))
-        text = sql[token.start:token.end + 1]
-        placeholder = _PLACEHOLDER.match(token.text) if token.token_type == TokenType.STRING else None
-        if placeholder and _after_credential_keyword(tokens, i):
-            text = "'" + secret(placeholder.group(1)) + "'"
+        text = _credential(sql, tokens, i, secret)
         out.append(text if bind_names is None else _BIND.sub(lambda m: "\\" + m.group(0), text))
         position = token.end + 1
     rest = sql[position:]

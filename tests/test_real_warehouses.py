@@ -536,3 +536,41 @@ def test_missing_driver_says_what_to_install(example: Path, real_env: Path, monk
         open_connection(target)
     assert "pip install 'manifest-loader[redshift]' (sqlalchemy-redshift, redshift_connector)" in str(caught.value)
     assert "rs-Secret-42" not in str(caught.value)
+
+
+# -- quoted names (issue 14, findings 4 and 9) -----------------------------------------------------------
+
+
+ODD_SCHEMA = "s%(table_name)s:table_name"
+SECRET_COLUMN = "${secret:AWS_SECRET_ACCESS_KEY}"
+
+
+@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
+def test_names_reach_the_driver_as_written(warehouse: str, tmp_path: Path, real_env: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column named like a secret placeholder stays that name (the key goes only into COPY's credential
+    clause), and a schema holding `%(…)s` and `:name` reaches the driver unchanged, with no extra binds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "odd"
+    (folder / "data").mkdir(parents=True)
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64()), SECRET_COLUMN: ["a", "b"]}),
+                   folder / "data" / "t.parquet")
+    manifest = folder / "odd.yaml"
+    manifest.write_text(f"version: 1\nname: odd\ntarget: {{warehouse: {warehouse}, schema: '{ODD_SCHEMA}'}}\n"
+                        "tables:\n  - name: t\n    source: data/t.parquet\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    recorder = use_warehouse(warehouse, monkeypatch, manifest)
+    assert apply(manifest, warehouse).changed
+    quoted_schema = '"' + ODD_SCHEMA + '"'
+    statements = recorder.connection.sql   # as the server receives them
+    assert any(s.startswith("CREATE SCHEMA") and quoted_schema in s for s in statements)
+    assert all(quoted_schema in s for s in statements if '"s%' in s), [s for s in statements if '"s%' in s and quoted_schema not in s]
+    create = next(s for s in statements if s.startswith("CREATE TABLE") and "${secret:" in s)
+    # The name as written (Redshift folds it to lower case, as it folds every name).
+    assert f'"{SECRET_COLUMN}"'.lower() in create.lower() and AWS_SECRET not in create
+    copies = [s for s in statements if s.startswith("COPY")]
+    assert copies and all(s.count(AWS_SECRET) == 1 for s in copies)     # the key: COPY's credential clause
+    assert not any(AWS_SECRET in s for s in statements if not s.startswith("COPY"))

@@ -17,6 +17,9 @@ and driver, and each driver treats `%` differently: one with bound values goes t
 whose `%%` and `:name` escaping both drivers undo when they interpolate; one without goes to
 the driver as written (`exec_driver_sql`, `no_parameters`), since snowflake-connector leaves
 `%%` doubled when no value is bound — a `%` in a quoted name would otherwise become `%%`.
+redshift_connector binds `%s` itself and skips quoted text, so text()'s doubled `%` would stay
+doubled in a quoted name: with values, it gets the statement in its own paramstyle
+(sqltext.for_format_driver: `%` doubled and binds made `%s` outside quotes only).
 
 `open_connection` is the one place that builds a SQLAlchemy connection; its `creator` lets the
 tests put a fake DB-API connection (the network) under the real dialect.
@@ -45,6 +48,9 @@ SUPPORTED = ("redshift", "snowflake")
 # What an AWS key id, secret key or session token is made of: safe inside '…' in both SQL
 # dialects and free of ':' (a bind marker to text()), '%', '\' and quotes.
 _SAFE_SECRET = re.compile(r"[A-Za-z0-9+/=_.\-]+\Z")
+# Drivers whose `format` binding skips quoted text (redshift_connector's convert_paramstyle):
+# statements with values go to them in their own paramstyle, not through text().
+_QUOTE_AWARE_FORMAT_DRIVERS = frozenset({"redshift_connector"})
 _CREDENTIAL_HINT = {
     "redshift": "set target.redshift.iam_role in the manifest (recommended), or export the variable",
     "snowflake": "set target.snowflake.storage_integration in the manifest (recommended), or export the variable",
@@ -165,10 +171,16 @@ class SqlAlchemyWarehouse(Warehouse):
         """Run one statement; return its column names and rows. Driver errors come back masked."""
         names = param_names or (parameters.keys() if isinstance(parameters, Mapping) else ())
         # Secrets are filled in before the try: a missing one is its own error, not a driver's.
-        bound = self._statement(sql, set(names)) if parameters else None
+        native = self._native(sql, set(names)) if parameters and self._reads_quotes() else None
+        bound = self._statement(sql, set(names)) if parameters and native is None else None
         written = self._credentials_filled(sql) if not parameters else ""
         try:
-            if bound is not None:
+            if native is not None:
+                text, order = native
+                rows = parameters if isinstance(parameters, list) else [parameters]
+                values = [tuple(row[name] for name in order) for row in rows]
+                result = self.conn.exec_driver_sql(text, values if isinstance(parameters, list) else values[0])
+            elif bound is not None:
                 result = self.conn.execute(bound, parameters)
             else:   # as written: no bind syntax, no % escaping for the driver to (not) undo
                 result = self.conn.exec_driver_sql(written, execution_options={"no_parameters": True})
@@ -189,6 +201,20 @@ class SqlAlchemyWarehouse(Warehouse):
         # driver as written, whatever they contain (`${secret:…}`, `:name`, `%`).
         try:
             return sa.text(for_text_clause(sql, self.target.dialect.sqlglot_dialect, names, self._secret))
+        except UnreadableSql as exc:
+            raise self._unreadable(sql, exc) from None
+
+    def _reads_quotes(self) -> bool:
+        """Whether the driver binds `format` placeholders itself, reading quotes: text() would double a
+        `%` inside a quoted name, which such a driver then leaves doubled."""
+        dialect = getattr(self.conn, "dialect", None)
+        return getattr(dialect, "driver", None) in _QUOTE_AWARE_FORMAT_DRIVERS
+
+    def _native(self, sql: str, names: set[str]) -> tuple[str, list[str]]:
+        from ..sqltext import UnreadableSql, for_format_driver
+
+        try:
+            return for_format_driver(sql, self.target.dialect.sqlglot_dialect, names, self._secret)
         except UnreadableSql as exc:
             raise self._unreadable(sql, exc) from None
 
