@@ -291,26 +291,37 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
               default=Path("manifests"), show_default=True, help="The folder whose manifests the API serves.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--token", envvar="MANIFEST_LOADER_API_TOKEN", default=None,
+              help="A secret every request must carry (Authorization: Bearer …); required off loopback. "
+                   "Env: MANIFEST_LOADER_API_TOKEN.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="Another name clients may use in the Host header (a DNS name of this machine); repeatable.")
 @_report_errors
-def serve(manifests_dir: Path, host: str, port: int) -> None:
-    """Serve the HTTP API (and the web page) for the manifests in --manifests-dir; OpenAPI at /openapi.json."""
+def serve(manifests_dir: Path, host: str, port: int, token: str | None, allowed_hosts: tuple[str, ...]) -> None:
+    """Serve the HTTP API (and the web page) for the manifests in --manifests-dir; OpenAPI at /openapi.json.
+
+    Loopback only by default; see docs/api.md (threat model) before binding another address."""
     import socket
 
     import uvicorn
 
     from .api import create_app
+    from .api.guard import LOOPBACK_HOSTS
     from .errors import UsageError
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: the API has no authentication and {host} may be reachable from other machines",
-                   err=True)
+    if host not in LOOPBACK_HOSTS and not token:
+        raise UsageError(f"serving on {host} makes the API reachable from other machines: it needs a token",
+                         hint="pass --token (or set MANIFEST_LOADER_API_TOKEN) to a long random secret, "
+                              "or serve on 127.0.0.1")
     # Bind first, so a port in use is a one-line error (exit 2), not uvicorn's log and exit 3.
     try:
         listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          hint="another server uses that port? pass --port") from None
-    server = uvicorn.Server(uvicorn.Config(create_app(manifests_dir), log_level="info"))
+    hosts = [*LOOPBACK_HOSTS, *allowed_hosts, *([] if host in ("0.0.0.0", "::") else [host])]
+    app = create_app(manifests_dir, allowed_hosts=hosts, token=token or None)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"manifest-loader serving {manifests_dir}/ at http://{shown}:{port}/ "
                f"(API under /api, OpenAPI at /openapi.json); Ctrl+C stops it", err=True)

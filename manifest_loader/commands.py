@@ -68,6 +68,19 @@ def validate(manifest_path: str | Path, warehouse: str | None = None,
     return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache(writable=False))
 
 
+def validate_text(raw: bytes, folder: Path, name: str, warehouse: str | None = None,
+                  env: Mapping[str, str] | None = None) -> ResolvedManifest:
+    """validate() of posted text, as if it were the file `name` in `folder` (where its sources
+    resolve); no file is written."""
+    from .manifest import parse_manifest
+    from .resolve import resolve
+    from .target import resolve_target
+
+    manifest = parse_manifest(raw, folder / name, name, env)
+    target = resolve_target(manifest, warehouse, env)
+    return resolve(manifest, target.dialect, hash_content=False, cache=target.footer_cache(writable=False))
+
+
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
               env: Mapping[str, str] | None = None, *, read_ledger: bool = False,
               against_ledger: bool = False) -> tuple[Plan, Target]:

@@ -20,13 +20,14 @@ from pathlib import Path
 _GLOB_CHARS = frozenset("*?[")
 
 
-def expand(root: Path, pattern: str) -> list[Path]:
-    """Files and folders under `root` that `pattern` (relative, `/`-separated) matches, sorted;
-    one path per real file or folder."""
-    parts = tuple(part for part in pattern.replace(os.sep, "/").split("/") if part not in ("", "."))
+def expand(pattern: Path, inside: Path | None = None) -> list[Path]:
+    """Files and folders that `pattern` (an absolute path with glob parts) matches, sorted; one path
+    per real file or folder. Under `**`, a link to a folder outside `inside` is returned, not walked."""
+    parts = tuple(part for part in pattern.parts[1:] if part not in ("", "."))
     walked: set[tuple[str, int]] = set()
     found: dict[str, Path] = {}
-    for path in sorted(_expand(root, parts, walked, os.path.realpath(root))):
+    limit = os.path.realpath(inside if inside is not None else pattern.anchor)
+    for path in sorted(_expand(Path(pattern.anchor), parts, walked, limit)):
         found.setdefault(os.path.realpath(path), path)
     return sorted(found.values())
 

@@ -98,6 +98,9 @@ class Manifest:
     stage_cleanup: str
     tables: tuple[TableSpec, ...]
     doc: PositionedDocument = field(repr=False, compare=False)
+    # json path -> (what the file says, the value from the environment), for messages: they quote
+    # the first, never the second (say_substituted).
+    substituted: Mapping[str, tuple[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:
@@ -109,7 +112,6 @@ class Manifest:
 
 def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Manifest:
     """Read, interpolate, validate; raise ManifestError listing every problem found."""
-    env = os.environ if env is None else env
     file = Path(path)
     display = str(path)
     try:
@@ -118,6 +120,13 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
         raise ManifestError([Problem(display, 1, 1, "$", "no such manifest file")]) from None
     except OSError as exc:
         raise ManifestError([Problem(display, 1, 1, "$", f"cannot read the manifest: {exc.strerror}")]) from None
+    return parse_manifest(raw, file, display, env)
+
+
+def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] | None = None) -> Manifest:
+    """A manifest's bytes as if read from `file` (its folder is where sources resolve); nothing is
+    read from or written to `file` itself, so posted text is validated without a file."""
+    env = os.environ if env is None else env
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -130,20 +139,46 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
     if version_problem:
         raise ManifestError([version_problem])
     data, interpolated, problems = interpolate_document(doc, env)
-    problems += _say_substituted(schema_problems(data, doc), doc, interpolated)
+    substituted = _substitutions(doc, interpolated, data)
+    problems += say_substituted(schema_problems(data, doc), substituted)
     # Values whose ${VAR} failed still hold the reference text; checking them would only add noise.
     unresolved = {p.path for p in problems}
-    problems += _semantic_problems_tolerant(data, doc, interpolated, unresolved, schema_clean=not problems)
+    problems += say_substituted(_semantic_problems_tolerant(data, doc, interpolated, unresolved,
+                                                            schema_clean=not problems), substituted)
     if problems:
         raise ManifestError(problems)
-    return _build(data, doc, file, display, hashlib.sha256(raw).hexdigest())
+    return replace(_build(data, doc, file, display, hashlib.sha256(raw).hexdigest()), substituted=substituted)
 
 
-def _say_substituted(problems: list[Problem], doc: PositionedDocument, interpolated: set[JsonPath]) -> list[Problem]:
-    """Name the ${VAR} text behind a wrong value: the file shows the reference, not the value."""
-    written = {json_path(path): _value_at(doc.data, path) for path in interpolated}
-    return [replace(p, message=f"{p.message}; the value comes from {written[p.path]!r}") if p.path in written else p
-            for p in problems]
+def _substitutions(doc: PositionedDocument, interpolated: set[JsonPath], data: Any) -> dict[str, tuple[Any, Any]]:
+    return {json_path(path): (_value_at(doc.data, path), _value_at(data, path)) for path in interpolated}
+
+
+def say_substituted(problems: list[Problem], substituted: Mapping[str, tuple[Any, Any]]) -> list[Problem]:
+    """Name the ${VAR} text behind a wrong value, never the value: it came from the environment (which
+    may hold a secret), and the file shows the reference."""
+    out = []
+    for problem in problems:
+        if problem.path not in substituted:
+            out.append(problem)
+            continue
+        written, value = substituted[problem.path]
+        message = _without_value(problem.message, value, written)
+        out.append(replace(problem, message=f"{message}; the value comes from {written!r}"))
+    return out
+
+
+def _without_value(message: str, value: Any, written: Any) -> str:
+    """The message with the interpolated value replaced by what the file says."""
+    if value is None or isinstance(value, bool):
+        return message
+    for shown in (repr(value), repr(str(value)), f"'{value}'", f'"{value}"'):
+        message = message.replace(shown, repr(written))
+    text = str(value)
+    if text and text in message:
+        # Unquoted (or cut short) in the message: no part of an environment value is shown.
+        return f"{written!r} (from the environment) is not valid here"
+    return message
 
 
 def _value_at(data: Any, path: tuple) -> Any:

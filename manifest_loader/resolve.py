@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .errors import ManifestError, Problem
 from .footer_cache import FooterCache
 from .loader_tables import LEDGER_TABLE, STAGING_SUFFIX
-from .manifest import Manifest, TableSpec
+from .manifest import Manifest, TableSpec, say_substituted
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, TypeProblem, accepts, common_override, compatible_types, infer_from_arrow, widen
 
@@ -90,7 +90,7 @@ def resolve(manifest: Manifest, kind: TargetKind, *, hash_content: bool = True,
     for table in resolved.values():
         problems += _key_problems(table, resolved, manifest)
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError(say_substituted(problems, manifest.substituted))
     return ResolvedManifest(manifest, tuple(resolved[name] for name in load_order(manifest)))
 
 

@@ -94,7 +94,7 @@ def _list_local(source: str, pattern: Path, root: Path | None) -> list[Listed]:
     """Files a local source names; with `root` (a relative source) they must stay under it."""
     hint = ""
     if set(source) & _GLOB_CHARS:
-        matches = expand(root, source)
+        matches = expand(pattern, root)
     elif pattern.is_dir():
         matches = list(pattern.glob("*.parquet"))
         if not matches and any(pattern.glob("**/*.parquet")):

@@ -40,7 +40,7 @@ def test_decimal_sum_is_exact_in_cli_and_api(tmp_path: Path, warehouse: str, pg_
     assert row == {"total": str(EXACT), "doubled": str(EXACT * 2), "low": str(min(AMOUNTS))}
 
     env = {k: v for k, v in os.environ.items() if k.startswith(("MANIFEST_LOADER", "DW_"))}
-    with TestClient(create_app(tmp_path, env=env)) as client:
+    with TestClient(create_app(tmp_path, env=env), base_url="http://127.0.0.1") as client:
         response = client.post("/api/query", json={"experiment": "m", "target_warehouse": warehouse,
                                                    "sql": "select sum(amount) from ledger_lines"})
     assert response.status_code == 200, response.text

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..errors import LoaderError
 from . import experiments, query, runs, simulator, tables, validate
+from .guard import LOOPBACK_HOSTS, RequestGuard
 from .problems import ApiProblem, ScrubbedJSONResponse, Secrets, loader_problem, name_refused, problem_response
 from .service import Service
 
 
 def create_app(manifests_dir: str | Path = "manifests", env: Mapping[str, str] | None = None,
-               lock_timeout: float = 600.0, web: bool = True) -> FastAPI:
-    """The API over the manifests in `manifests_dir`; `env` replaces os.environ (tests)."""
+               lock_timeout: float = 600.0, web: bool = True, *, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
+               token: str | None = None, allowed_origins: Sequence[str] = ()) -> FastAPI:
+    """The API over the manifests in `manifests_dir`; `env` replaces os.environ (tests).
+
+    Requests must name one of `allowed_hosts` in their Host header, come from no other origin than
+    the server's own (or `allowed_origins`), and carry `token` when one is given (guard.py)."""
     secrets = Secrets(env)
     response_class = type("Scrubbed", (ScrubbedJSONResponse,), {"secrets": secrets})
     service = Service(Path(manifests_dir), env, lock_timeout)
@@ -29,7 +34,9 @@ def create_app(manifests_dir: str | Path = "manifests", env: Mapping[str, str] |
                               "Errors are RFC 7807 problem details (application/problem+json) whose `detail` is "
                               "the CLI's message.")
     app.state.service = service
-    app.add_middleware(FormIsJson)
+    # The last added runs first: the Host check, then origin, token, body type and size.
+    app.add_middleware(RequestGuard, token=token, allowed_origins=list(allowed_origins))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     @app.exception_handler(ApiProblem)
     def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -70,18 +77,3 @@ def create_app(manifests_dir: str | Path = "manifests", env: Mapping[str, str] |
         else:
             mount_web(app)
     return app
-
-
-class FormIsJson:
-    """`curl -d '{...}'` says application/x-www-form-urlencoded; a JSON API reads such a body as JSON."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            headers = [(k, b"application/json" if k == b"content-type"
-                        and v.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" else v)
-                       for k, v in scope.get("headers", [])]
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)

@@ -116,8 +116,10 @@ class Service:
         return manifest_ref(name, warehouse, self.env, self.dir)
 
     def manifest_files(self) -> list[Path]:
+        # A link is listed only when it stays in the folder, as the per-experiment routes require:
+        # a link to /etc/passwd is not parsed (and its errors not shown).
         files = [p for p in self.dir.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
-                 and p.is_file() and _NAME.match(p.stem)]
+                 and p.is_file() and _NAME.match(p.stem) and p.resolve().parent == self.dir]
         return sorted(files, key=lambda p: p.name)
 
     def remember(self, run_id: str, progress: ApiProgress) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ from .models import ValidateRequest, ValidateResult
 from .problems import ApiProblem, loader_problem, problem_doc
 from .service import Service, ServiceDep
 
-_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+# No text/plain: a browser posts it cross-site without asking first (a "simple request").
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 router = APIRouter(tags=["experiments"])
 
@@ -68,21 +68,15 @@ async def validate_manifest(service: ServiceDep, request: Request) -> dict[str, 
 
 def _validate_text(service: Service, text: str | bytes, warehouse: str | None,
                    filename: str | None) -> dict[str, Any]:
-    """Validate YAML text from a hidden file in the manifests folder, so relative sources resolve there."""
-    from ..commands import validate
+    """Validate YAML text as if it were a file in the manifests folder, so relative sources resolve
+    there; nothing is written there (or anywhere)."""
+    from ..commands import validate_text
 
     shown = Path(filename).name if filename else "manifest.yaml"
-    temp = service.dir / f".validate-{uuid.uuid4().hex}.yaml"
     try:
-        temp.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
-    except OSError as exc:
-        raise ApiProblem(500, "Cannot validate", f"cannot write into {service.display_dir} to validate: "
-                         f"{exc.strerror}") from None
-    try:
-        resolved = validate(temp, warehouse, env=service.env)
+        resolved = validate_text(text if isinstance(text, bytes) else text.encode("utf-8"), service.dir, shown,
+                                 warehouse, env=service.env)
     except LoaderError as exc:
-        raise loader_problem(exc, rename=(str(temp), shown)) from None
-    finally:
-        temp.unlink(missing_ok=True)
+        raise loader_problem(exc, rename=(str(service.dir / shown), shown)) from None
     return {"valid": True, "manifest_name": resolved.manifest.name, "tables": len(resolved.tables),
             "files": sum(len(t.files) for t in resolved.tables), "table_names": [t.name for t in resolved.tables]}

@@ -90,7 +90,7 @@ class FakesnowWarehouse(Warehouse):
                 # Attached before fakesnow connects, so it finds the database and creates nothing in it.
                 fake.duck_conn.execute(f"ATTACH '{path}' AS {DATABASE} (READ_ONLY)")
                 conn = fake.connect(database=DATABASE, paramstyle="qmark")
-                exact_aggregates(conn._duck_conn)  # type: ignore[attr-defined]
+                exact_aggregates(conn._duck_conn)
                 fake.duck_conn.execute("SET enable_external_access = false")
                 fake.duck_conn.execute("SET lock_configuration = true")
                 return cls(contextlib.closing(fake.duck_conn), conn, target)

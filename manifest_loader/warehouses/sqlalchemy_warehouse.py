@@ -40,7 +40,7 @@ from ..plan import Step
 from ..progress import Progress
 from ..secret_tokens import display_sql
 from ..target import Target, mask_url, url_secrets
-from .base import Warehouse
+from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 
 ConnectionFactory = Callable[[Target], Any]
 
@@ -177,7 +177,7 @@ class SqlAlchemyWarehouse(Warehouse):
         try:
             if native is not None:
                 text, order = native
-                rows = parameters if isinstance(parameters, list) else [parameters]
+                rows: list[Mapping[str, Any]] = parameters if isinstance(parameters, list) else [parameters or {}]
                 values = [tuple(row[name] for name in order) for row in rows]
                 result = self.conn.exec_driver_sql(text, values if isinstance(parameters, list) else values[0])
             elif bound is not None:
@@ -319,8 +319,10 @@ class SqlAlchemyWarehouse(Warehouse):
     def use_schema_sql(self, schema: str) -> list[str]:
         return [self.target.dialect.use_schema.format(schema=self.target.dialect.quote(schema))]
 
-    def query(self, sql: str, schema: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """The user's SQL in a transaction the caller rolls back, so a query never changes data."""
+    def query(self, sql: str, schema: str,
+              timeout_seconds: float = QUERY_TIMEOUT_SECONDS) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The user's SQL, one statement (query.one_statement), in a transaction the caller rolls back,
+        so a query never changes data. No timeout is set: the warehouse's own limits apply."""
         self.begin()
         for statement in self.use_schema_sql(schema):
             self._run(statement)

@@ -26,7 +26,7 @@ SECRET = "pw-Secret-9-api"
 
 
 def _client(manifests: Path, env: dict[str, str]) -> TestClient:
-    return TestClient(create_app(manifests, env=env), raise_server_exceptions=False)
+    return TestClient(create_app(manifests, env=env), raise_server_exceptions=False, base_url="http://127.0.0.1")
 
 
 @pytest.fixture
@@ -182,9 +182,11 @@ def test_validate_refuses_other_media_and_huge_bodies(client: TestClient) -> Non
 
 @pytest.mark.online   # the embedded Snowflake emulator's database on disk
 def test_snowflake_load_runs_in_background_and_is_tracked(client: TestClient) -> None:
-    # curl -d sends a form content type: the API reads the JSON anyway, as the curl line does.
-    response = client.post("/api/experiments/ecommerce/load", content='{"target_warehouse":"snowflake"}',
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    # A form content type is what a cross-site page can post without asking: refused (docs/api.md).
+    form = client.post("/api/experiments/ecommerce/load", content='{"target_warehouse":"snowflake"}',
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    _problem(form, 415)
+    response = client.post("/api/experiments/ecommerce/load", json={"target_warehouse": "snowflake"})
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status_url"] == f"/api/runs/{accepted['run_id']}"

@@ -22,7 +22,8 @@ def client(tmp_path: Path, pg_database: str) -> Iterator[TestClient]:
     manifest = copy_example(tmp_path)
     env = {"MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state"), "DW_SIMULATOR_REDSHIFT_URL": pg_database,
            "DW_SIMULATOR_STAGE_BUCKET": (tmp_path / "stage").as_uri()}
-    with TestClient(create_app(manifest.parent, env=env), raise_server_exceptions=False) as c:
+    with TestClient(create_app(manifest.parent, env=env), raise_server_exceptions=False,
+                    base_url="http://127.0.0.1") as c:
         yield c
 
 

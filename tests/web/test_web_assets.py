@@ -22,7 +22,8 @@ def test_serve_answers_the_page_and_its_assets(tmp_path: Path) -> None:
     from manifest_loader.api import create_app
 
     (tmp_path / "manifests").mkdir()
-    client = TestClient(create_app(tmp_path / "manifests", env={"MANIFEST_LOADER_STATE_DIR": str(tmp_path)}))
+    client = TestClient(create_app(tmp_path / "manifests", env={"MANIFEST_LOADER_STATE_DIR": str(tmp_path)}),
+                        base_url="http://127.0.0.1")
     page = client.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
