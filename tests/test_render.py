@@ -79,3 +79,20 @@ def test_the_compat_layer_fingerprint_follows_its_templates(tmp_path: Path) -> N
     original = Renderer(DIALECTS["postgres"]).source("compat_views")
     (tmp_path / "postgres" / "compat_views.sql.j2").write_text(original + "\n-- a local change\n")
     assert compat.fingerprint(tmp_path) != shipped
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "fakesnow", "redshift"])
+def test_string_literals_hold_any_value(dialect: str) -> None:
+    """Issue 14, finding 10: Snowflake reads `\\` as an escape inside '…', so a stage URL ending in
+    `\\'` ended the literal early; the value must come back whole, as the dialect's parser reads it."""
+    import sqlglot
+
+    folder = "s3://bucket/x\\' FILES = ('evil.parquet') --"
+    sql = Renderer(DIALECTS[dialect]).render(
+        "copy", relation=("s", "t"), folder=folder, file_names=["a.parquet"], manifest_key=folder,
+        column_names=["c"], iam_role="arn:aws:iam::1:role/r", storage_integration="i", session_token=False,
+        serialize_to_json=False).sql
+    literals = [t.text for t in sqlglot.Dialect.get_or_raise(DIALECTS[dialect].sqlglot_dialect).tokenize(sql)
+                if t.token_type == sqlglot.tokens.TokenType.STRING]
+    assert folder in literals, (sql, literals)
+    assert "evil.parquet" not in literals

@@ -26,6 +26,9 @@ class Redshift(Dialect):
     paramstyle = "named"  # runs through SQLAlchemy text()
     # ALTER COLUMN changes only VARCHAR lengths and encodings: a drifted table is created again.
     alters_nullability = False
+    # Redshift reads `\` in '…' as an escape (PostgreSQL 8.0's rule; sqlglot's Redshift tokenizer agrees);
+    # the emulator's PostgreSQL, with standard_conforming_strings, does not.
+    string_backslash_escapes = True
     # Redshift's COPY reads Parquet columns by position (see Dialect.columns_by_position).
     columns_by_position = True
     # https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-use-multiple-files.html

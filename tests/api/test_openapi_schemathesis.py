@@ -25,7 +25,9 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSch
     folder = copy_example(tmp_path_factory.mktemp("schemathesis")).parent
     env = {"MANIFEST_LOADER_STATE_DIR": str(folder.parent / "state"),
            "DW_SIMULATOR_REDSHIFT_URL": "mysql://schemathesis@127.0.0.1/none"}
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(folder, env=env, web=False))
+    # schemathesis's ASGI client names the host "testserver"; serve allows loopback names only.
+    app = create_app(folder, env=env, web=False, allowed_hosts=["testserver", "localhost"])
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
