@@ -146,7 +146,7 @@ class FakesnowWarehouse(Warehouse):
         except Exception as exc:
             from ..sql_position import in_message
 
-            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc))) from None
+            raise QueryFailed(f"query failed: {self.describe_error(exc)}", in_message(str(exc), sql)) from None
         if not self.cursor.description:
             return [], []
         return [d[0] for d in self.cursor.description], [tuple(r) for r in self.cursor.fetchall()]
