@@ -35,7 +35,7 @@ def sim(tmp_path: Path) -> Simulator:
 def client(tmp_path: Path, sim: Simulator) -> Iterator[TestClient]:
     manifests = copy_example(tmp_path).parent
     env = {"MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state"), **sim.env()}
-    with TestClient(create_app(manifests, env=env), raise_server_exceptions=False) as c:
+    with TestClient(create_app(manifests, env=env), raise_server_exceptions=False, base_url="http://127.0.0.1") as c:
         yield c
 
 
