@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from ..yamlpos import MAX_MANIFEST_BYTES
 
 Scope = MutableMapping[str, Any]
@@ -39,8 +41,12 @@ _BODY_TYPES = {"/api/validate": JSON_TYPES | YAML_TYPES}
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class BodyTooLarge(Exception):
-    """The body grew past the limit while it streamed."""
+class BodyTooLarge(StarletteHTTPException):
+    """The body grew past the limit while it streamed. An HTTPException, so that FastAPI's body
+    parsing (which turns other errors into 400) lets it through as the 413 it is."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the body is over {limit} bytes; at most that many are read")
 
 
 class RequestGuard:
@@ -122,7 +128,7 @@ class RequestGuard:
             if message.get("type") == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_body_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -133,6 +133,13 @@ def test_bodies_are_bounded_while_they_stream(server: Server) -> None:
         assert streamed.status_code == 413
     except httpx.TransportError:
         pass   # the server answered 413 and closed while the client was still sending: also bounded
+    # A JSON endpoint too: FastAPI's body parsing must not turn the refusal into a 400.
+    try:
+        query = httpx.post(server.url + "api/query", content=iter([chunk] * 4), timeout=60,
+                           headers={"content-type": "application/json"})
+        assert query.status_code == 413
+    except httpx.TransportError:
+        pass
     grown_mib = (_peak_rss_kib(server.pid) - before) / 1024
     assert grown_mib < 24, f"the server's peak memory grew by {grown_mib:.0f} MiB"
     assert httpx.get(server.url + "api/runs").status_code == 200   # still serving
