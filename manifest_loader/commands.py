@@ -78,7 +78,7 @@ def validate_text(raw: bytes, folder: Path, name: str, warehouse: str | None = N
 
     manifest = parse_manifest(raw, folder / name, name, env)
     target = resolve_target(manifest, warehouse, env)
-    return resolve(manifest, target.dialect, hash_content=False, cache=target.footer_cache(writable=False))
+    return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache(writable=False))
 
 
 def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates_dir: Path | None = None,
