@@ -27,6 +27,9 @@ SHORT_KEY = "k3y7"                 # too short for the response scrubber
 NOTE = "internal-host-42"          # not a secret-looking name: the scrubber does not know it
 TOKEN = "t0ken-for-the-test-5b2e"
 
+# The embedded Snowflake emulator's database on disk, or `manifest-loader serve` in its own process.
+pytestmark = pytest.mark.online
+
 
 @dataclass(frozen=True)
 class Server:

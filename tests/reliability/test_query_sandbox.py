@@ -19,6 +19,9 @@ from manifest_loader.query import execute_query
 
 SECRET = "TOPSECRET-file-contents-5d1c"
 
+# The embedded Snowflake emulator's database on disk, or `manifest-loader serve` in its own process.
+pytestmark = pytest.mark.online
+
 
 @pytest.fixture(params=["redshift", "snowflake"])
 def loaded(request: pytest.FixtureRequest, workspace: Path, tmp_path: Path,

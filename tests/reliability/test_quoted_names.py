@@ -15,6 +15,9 @@ from manifest_loader.apply import apply
 
 SCHEMAS = ["100%", "s%(table_name)s:table_name?"]
 
+# The embedded Snowflake emulator's database on disk, or `manifest-loader serve` in its own process.
+pytestmark = pytest.mark.online
+
 
 @pytest.fixture(params=["redshift", "snowflake"])
 def emulator(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:

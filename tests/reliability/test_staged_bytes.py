@@ -31,6 +31,9 @@ tables:
     mode: replace
 """
 
+# The embedded Snowflake emulator's database on disk, or `manifest-loader serve` in its own process.
+pytestmark = pytest.mark.online
+
 
 def _write(path: Path, ids: list[int]) -> None:
     # No dictionary, no compression, no statistics: two files of different values have one size.

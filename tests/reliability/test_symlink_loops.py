@@ -16,7 +16,7 @@ from manifest_loader.commands import make_plan
 from manifest_loader.sources import SourceProblem, list_sources
 
 # glob.glob took minutes over these links: fail instead of hanging.
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.online]   # online: the Snowflake emulator on disk
 
 MANIFEST = """\
 version: 1
