@@ -202,6 +202,9 @@ def test_busy_port_moves_the_emulator_to_a_free_one(cloned: Path) -> None:
     record, _ = server.ensure_running()
     assert server.stop()
     with socket.socket() as squatter:
+        # The stopped server's port may sit in TIME_WAIT; SO_REUSEADDR binds it anyway, and once this
+        # socket listens nobody else can bind it, which is the busy port the test needs.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", record.port))
         squatter.listen()
         moved, started = server.ensure_running()

@@ -236,6 +236,7 @@ def test_warehouse_choice_is_ours_and_the_simulators_rows_stay(sim: Simulator) -
     assert json.loads(run("experiment", "list", "--json").output)[0]["warehouse"] == "redshift"
 
 
+@pytest.mark.online   # opens the embedded Snowflake emulator's database on disk
 def test_prefixed_layout_and_apply_of_a_chosen_run_by_name(sim: Simulator) -> None:
     schema = ecommerce_schema()
     second = sim.generate(schema, "1733000900", seed=9, rows={"customers": 10, "products": 5, "orders": 20,

@@ -61,6 +61,7 @@ def test_files_differing_in_width_load_as_the_wider_type(tmp_path: Path, warehou
         (2**40, 1.5, Decimal("12345678.9000"))]
 
 
+@pytest.mark.online   # opens the embedded Snowflake emulator's database on disk
 def test_across_families_is_refused_naming_the_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_emulator("snowflake", tmp_path, monkeypatch, None)
     files = {"data/a.parquet": pa.table({"k": pa.array([1], pa.int64())}),

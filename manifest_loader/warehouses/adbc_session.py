@@ -10,6 +10,7 @@ the same driver, the same errors and the same Arrow conversions underneath.
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Callable, Sequence
 from itertools import accumulate
@@ -17,6 +18,14 @@ from typing import Any
 
 import adbc_driver_manager as adbc
 import pyarrow as pa
+
+_DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
+
+
+def libpq_uri(url: str) -> str:
+    """postgresql+psycopg://… -> postgresql://… (libpq takes no SQLAlchemy driver suffix)."""
+    return _DRIVER_SUFFIX.sub(r"\1://", url)
+
 
 # DB-API's wrapper that turns Ctrl-C into a cancel of the running statement; a private helper of
 # adbc_driver_manager, so without it a call simply runs to its end before the interrupt is seen.

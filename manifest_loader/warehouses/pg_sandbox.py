@@ -111,8 +111,7 @@ def login_uri(uri: str, user: str, password: str) -> str:
 @contextlib.contextmanager
 def sandbox_session(warehouse: PostgresWarehouse) -> Iterator[Session]:
     """A connection for one user query: a harmless role, READ ONLY; the caller rolls back."""
-    from .adbc_session import Session
-    from .postgres import libpq_uri
+    from .adbc_session import Session, libpq_uri
 
     harmless, may_create_roles = _harmless(warehouse)
     warehouse.session.rollback()

@@ -24,7 +24,6 @@ from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 if TYPE_CHECKING:
     from .adbc_session import Session
 
-_DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
 _LOCK_POLL_SECONDS = 1.0
 _NOT_NULL = re.compile(r'null value in column "([^"]+)".*violates not-null constraint')
 # The server went away (terminated backend, shutdown, network): not the data's fault.
@@ -37,11 +36,6 @@ _CONNECT_HINTS = {True: "`manifest-loader emulator status` shows the managed emu
                   False: "start PostgreSQL (docker compose up postgres) or fix the URL"}
 
 
-def libpq_uri(url: str) -> str:
-    """postgresql+psycopg://… -> postgresql://… (libpq takes no SQLAlchemy driver suffix)."""
-    return _DRIVER_SUFFIX.sub(r"\1://", url)
-
-
 class PostgresWarehouse(Warehouse):
     dialect_name = "postgres"
 
@@ -50,7 +44,7 @@ class PostgresWarehouse(Warehouse):
 
     @classmethod
     def open(cls, target: Target, progress: Progress, lock_timeout: float) -> PostgresWarehouse:
-        from .adbc_session import Session
+        from .adbc_session import Session, libpq_uri
 
         assert target.url is not None
         failure: ConnectionFailed | None = None
