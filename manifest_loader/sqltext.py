@@ -65,20 +65,7 @@ def for_format_driver(sql: str, sqlglot_dialect: str, bind_names: Collection[str
 
         return _BIND.sub(bind, text.replace("%", "%%"))
 
-    try:
-        tokens = sqlglot.Dialect.get_or_raise(sqlglot_dialect).tokenize(sql)
-    except Exception as exc:
-        raise UnreadableSql(str(exc).splitlines()[0][:200]) from None
-    out: list[str] = []
-    position = 0
-    for i, token in enumerate(tokens):
-        if token.token_type not in _QUOTED:
-            continue
-        out.append(outside(sql[position:token.start]))
-        out.append(_credential(sql, tokens, i, secret))
-        position = token.end + 1
-    out.append(outside(sql[position:]))
-    return "".join(out), order
+    return _walk(sql, sqlglot_dialect, secret, outside, _as_is), order
 
 
 def _credential(sql: str, tokens: Sequence[Token], index: int, secret: Callable[[str], str]) -> str:
@@ -93,6 +80,17 @@ def _credential(sql: str, tokens: Sequence[Token], index: int, secret: Callable[
 def _rewrite(sql: str, sqlglot_dialect: str, secret: Callable[[str], str],
              bind_names: Collection[str] | None) -> str:
     """Credentials filled in at their positions; with `bind_names`, text()'s bind syntax escaped too."""
+    if bind_names is None:
+        return _walk(sql, sqlglot_dialect, secret, _as_is, _as_is)
+    names = bind_names
+    return _walk(sql, sqlglot_dialect, secret, lambda text: _outside(text, names),
+                 lambda text: _BIND.sub(lambda m: "\\" + m.group(0), text))
+
+
+def _walk(sql: str, sqlglot_dialect: str, secret: Callable[[str], str], outside: Callable[[str], str],
+          quoted: Callable[[str], str]) -> str:
+    """`sql` with `outside` applied to the unquoted stretches and `quoted` to each quoted token
+    (after a credential placeholder in it is filled in), in the order they stand."""
     try:
         tokens = sqlglot.Dialect.get_or_raise(sqlglot_dialect).tokenize(sql)
     except Exception as exc:   # sqlglot raises TokenError and others
@@ -102,14 +100,15 @@ def _rewrite(sql: str, sqlglot_dialect: str, secret: Callable[[str], str],
     for i, token in enumerate(tokens):
         if token.token_type not in _QUOTED:
             continue
-        between = sql[position:token.start]
-        out.append(between if bind_names is None else _outside(between, bind_names))
-        text = _credential(sql, tokens, i, secret)
-        out.append(text if bind_names is None else _BIND.sub(lambda m: "\\" + m.group(0), text))
+        out.append(outside(sql[position:token.start]))
+        out.append(quoted(_credential(sql, tokens, i, secret)))
         position = token.end + 1
-    rest = sql[position:]
-    out.append(rest if bind_names is None else _outside(rest, bind_names))
+    out.append(outside(sql[position:]))
     return "".join(out)
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _outside(text: str, bind_names: Collection[str]) -> str:
