@@ -49,7 +49,10 @@ def cast_column(column: pa.Array, target: pa.DataType) -> pa.Array:
     if column.type == target:
         return column
     if t.is_nested(column.type) and t.is_string(target):
-        return pa.array([_json_text(v) for v in column.to_pylist()], type=pa.string())
+        # A MAP is an object with string keys, as Redshift's SUPER and Snowflake's VARIANT hold it
+        # (README, "MAP columns"); pyarrow keeps the last value of a repeated key, and warns.
+        values = column.to_pylist(maps_as_pydicts="lossy")
+        return pa.array([_json_text(v) for v in values], type=pa.string())
     if t.is_null(column.type):
         return pa.nulls(len(column), type=target)
     return column.cast(target, safe=True)

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 # 2: entries also hold the integer columns' min/max statistics.
-_FORMAT = 2
+# 3: rows are the row groups' sum, and a footer that footer_checks refuses is never remembered.
+_FORMAT = 3
 
 
 @dataclass(frozen=True)

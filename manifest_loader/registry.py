@@ -113,6 +113,16 @@ class TargetKind:
         return self.connection_class().open(target, progress, lock_timeout)
 
 
+# How each warehouse holds a Parquet MAP, which its emulator matches (the Redshift emulator
+# writes the JSON itself, casting.cast_column; fakesnow's DuckDB reads a MAP as an object).
+MAP_AS_OBJECT = {
+    "redshift": 'MAP columns load into SUPER as an object whose keys are strings, {"k1":1,"k2":100} (Redshift '
+                "serializes nested Parquet to JSON: "
+                "https://docs.aws.amazon.com/redshift/latest/dg/serializing-complex-JSON.html)",
+    "snowflake": 'MAP columns load into VARIANT as an OBJECT whose keys are strings, {"k1":1,"k2":100} '
+                 "(https://docs.snowflake.com/en/user-guide/semistructured-considerations)",
+}
+
 REDSHIFT = TargetKind(
     name="redshift", warehouse="redshift", dialect_name="redshift", url_schemes=("redshift",),
     warehouse_class="manifest_loader.warehouses.sqlalchemy_warehouse:SqlAlchemyWarehouse",
@@ -120,6 +130,7 @@ REDSHIFT = TargetKind(
     plan_notes={
         "truncate": "TRUNCATE commits the open transaction on Redshift: this table's load is not "
                     "atomic with the others (use mode replace for all-or-nothing)",
+        "map": MAP_AS_OBJECT["redshift"],
     },
 )
 
@@ -145,12 +156,14 @@ REDSHIFT_EMULATOR = TargetKind(
                    "(STATUPDATE), so the first query after it is planned with row counts",
         "varchar": "VARCHAR(n) counts characters in PostgreSQL; the loader checks UTF-8 bytes as Redshift does",
         "truncate": "TRUNCATE is transactional here; on real Redshift it commits the transaction",
+        "map": MAP_AS_OBJECT["redshift"],
     },
 )
 
 SNOWFLAKE = TargetKind(
     name="snowflake", warehouse="snowflake", dialect_name="snowflake", url_schemes=("snowflake",),
     warehouse_class="manifest_loader.warehouses.sqlalchemy_warehouse:SqlAlchemyWarehouse",
+    plan_notes={"map": MAP_AS_OBJECT["snowflake"]},
 )
 
 SNOWFLAKE_EMULATOR = TargetKind(
@@ -165,6 +178,7 @@ SNOWFLAKE_EMULATOR = TargetKind(
         "physical": "CLUSTER BY is accepted and ignored by the emulator",
         "staging": "the emulator cannot COPY INTO a temporary table in a schema: the merge staging table "
                    "is a transient table, emptied before commit",
+        "map": MAP_AS_OBJECT["snowflake"],
     },
 )
 

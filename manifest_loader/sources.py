@@ -199,16 +199,24 @@ def _read_footer(path: Path, display: str) -> Footer:
     import pyarrow.parquet as pq
 
     try:
-        return footer_of(pq.read_metadata(path))
+        metadata = pq.read_metadata(path)
     except Exception as exc:
         raise SourceProblem(f"{display} is not a readable Parquet file ({_short(exc)}); "
                             "regenerate it or remove it from the source") from None
+    return footer_of(metadata, display)
 
 
-def footer_of(metadata: pq.FileMetaData) -> Footer:
-    """Row count, Arrow schema and the integer columns' ranges a Parquet footer gives."""
+def footer_of(metadata: pq.FileMetaData, display: str = "the file") -> Footer:
+    """Row count, Arrow schema and the integer columns' ranges a Parquet footer gives; raises
+    SourceProblem for a footer no reader can be trusted with (footer_checks)."""
     import pyarrow.types as t
 
+    from .footer_checks import FooterProblem, footer_rows
+
+    try:
+        rows = footer_rows(metadata, display)
+    except FooterProblem as exc:
+        raise SourceProblem(str(exc)) from None
     schema = metadata.schema.to_arrow_schema()
     leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
     ranges: dict[str, tuple[int, int]] = {}
@@ -222,7 +230,7 @@ def footer_of(metadata: pq.FileMetaData) -> Footer:
         bounds = [_bounds(c) for c in chunks]
         if bounds and None not in bounds:
             ranges[name] = (min(b[0] for b in bounds), max(b[1] for b in bounds))   # type: ignore[index]
-    return Footer(metadata.num_rows, schema, int_ranges=ranges)
+    return Footer(rows, schema, int_ranges=ranges)
 
 
 def _bounds(chunk: pq.ColumnChunkMetaData) -> tuple[int, int] | None:
@@ -246,9 +254,11 @@ def _describe_s3(uri: str, display: str, cache: FooterCache | None, etag: str | 
             import pyarrow.parquet as pq
 
             with s3_filesystem().open_input_file(f"{location.bucket}/{location.key}") as handle:
-                footer = footer_of(pq.ParquetFile(handle).metadata)
+                footer = footer_of(pq.ParquetFile(handle).metadata, display)
             if cache:
                 cache.put(identity, footer)
+    except SourceProblem:
+        raise
     except Exception as exc:
         raise SourceProblem(f"{display}: cannot read the Parquet footer: {_short(exc)}") from None
     return SourceFile(uri, display, size, footer.rows, "etag:" + etag, footer.schema, footer.int_ranges)

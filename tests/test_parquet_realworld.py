@@ -7,6 +7,7 @@ the refusals: source_page_checksum_mismatch, int96_beyond_year_9999)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,3 +49,88 @@ def test_int96_loads_at_microseconds_with_checksums_verified(tmp_path: Path, war
     assert apply(manifest, warehouse).rows == len(FAR)
     _, rows = run_query(manifest, "select happened from events order by id", warehouse)
     assert [r[0] for r in rows] == FAR
+
+
+def _corpus_files(folder: Path) -> dict[str, Path]:
+    """parquet-testing's kinds that load, made with pyarrow (tests/reliability/badcorpus.py writes them)."""
+    from reliability.badcorpus import write_file
+
+    files = {}
+    for table, special in (("repeated", "footer_says_zero_rows"), ("bss", "byte_stream_split_float16"),
+                           ("maps", "map_int_keys")):
+        files[table] = folder / "data" / f"{table}.parquet"
+        write_file(folder, files[table], {"special": special})
+    return files
+
+
+def _as_loaded(value: object) -> object:
+    """A value as pyarrow gives it, in the form a query returns it (JSON columns as parsed JSON)."""
+    import decimal
+    import json
+
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.loads(value)
+    if isinstance(value, decimal.Decimal | float):
+        return float(value)
+    return value
+
+
+@pytest.mark.parametrize("warehouse", ["redshift", "snowflake"])
+def test_corpus_kinds_load_with_pyarrows_values(tmp_path: Path, warehouse: str, pg_database: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A footer saying 0 rows over 6 (repeated_no_annotation), BYTE_STREAM_SPLIT on float16 and
+    decimal (byte_stream_split_extended, which DuckDB cannot decode), MAPs with string and integer
+    keys: every value equal to pyarrow's, MAPs as objects with string keys on both emulators."""
+    import json
+
+    from click.testing import CliRunner
+
+    from manifest_loader.cli import main
+
+    use_emulator(warehouse, tmp_path, monkeypatch, pg_database)
+    files = _corpus_files(tmp_path)
+    tables = "".join(f"  - name: {name}\n    source: data/{name}.parquet\n" for name in files)
+    manifest = write_manifest(tmp_path, warehouse, tables)
+    plan = CliRunner().invoke(main, ["plan", str(manifest)])
+    assert plan.exit_code == 0, plan.output
+    assert 'MAP columns load into ' + ("SUPER" if warehouse == "redshift" else "VARIANT") in plan.output
+    assert plan.output.count("MAP columns load into") == 1   # only the table that has one
+    assert apply(manifest, warehouse).rows == 12
+    for name, path in files.items():
+        expected = pq.read_table(path).to_pylist(maps_as_pydicts="lossy")
+        columns = list(expected[0])
+        _, rows = run_query(manifest, f"select {', '.join(columns)} from {name} order by id", warehouse)
+        loaded = [{c: _as_loaded(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        wanted = [{c: _as_loaded(json.loads(json.dumps(v, default=str)) if isinstance(v, list | dict) else v)
+                   for c, v in row.items()} for row in expected]
+        assert loaded == wanted, name
+    _, rows = run_query(manifest, "select tags, names from maps order by id", warehouse)
+    assert [tuple(_as_loaded(v) for v in row) for row in rows] == [
+        ({"k1": 1, "k2": 100}, {"1": "one", "20": "twenty"}), ({}, None), (None, {"3": None})]
+
+
+@pytest.mark.online   # the embedded Snowflake emulator's database on disk
+def test_a_column_duckdb_cannot_read_is_named_with_its_source_file(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where DuckDB fails on a file pyarrow reads (here BYTE_STREAM_SPLIT on float16, with the
+    emulator's pyarrow rewrite turned off to stand for a kind it does not know yet), the error names
+    table, column and source file (not the staged <sha256>.parquet) and a fix that both emulators take."""
+    from click.testing import CliRunner
+
+    from manifest_loader.cli import main
+    from manifest_loader.warehouses import duckdb_parquet
+
+    use_emulator("snowflake", tmp_path, monkeypatch, None)
+    monkeypatch.setattr(duckdb_parquet, "DECODES", {})
+    files = _corpus_files(tmp_path)
+    manifest = write_manifest(tmp_path, "snowflake", "  - name: bss\n    source: data/bss.parquet\n")
+    result = CliRunner().invoke(main, ["apply", str(manifest)])
+    assert result.exit_code == 1, result.output
+    assert ("error: table bss, column f16, file data/bss.parquet: the Snowflake emulator's reader (DuckDB) cannot "
+            "read this column: ") in result.output
+    assert "BYTE_STREAM_SPLIT" in result.output and ".parquet" in result.output
+    assert re.search(r"[0-9a-f]{64}", result.output) is None, "a staged object's name leaked"
+    assert "write data/bss.parquet again with pyarrow.parquet.write_table's default encodings" in result.output
+    # The fix works: written again with pyarrow's defaults, the file loads.
+    pq.write_table(pq.read_table(files["bss"]), files["bss"])
+    assert CliRunner().invoke(main, ["apply", str(manifest)]).exit_code == 0

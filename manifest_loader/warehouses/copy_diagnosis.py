@@ -12,14 +12,19 @@ with every staged name replaced by the source file it holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from ..errors import LoaderError, LoadFailed
 from ..plan import Check, Step
 
+# (staged path, source file's display name) -> the column the warehouse's own reader fails on, if any
+ColumnProbe = Callable[[str, str], LoaderError | None]
 
-def explain_copy_failure(step: Step, error: str, title: str) -> LoaderError:
-    """The error to raise for a failed COPY of `step`: the data's own problem when one is found."""
+
+def explain_copy_failure(step: Step, error: str, title: str, probe: ColumnProbe | None = None) -> LoaderError:
+    """The error to raise for a failed COPY of `step`: the data's own problem when one is found, else
+    (with `probe`) the column of the file that the warehouse's reader cannot read."""
     import pyarrow as pa
 
     from ..casting import batches
@@ -44,6 +49,13 @@ def explain_copy_failure(step: Step, error: str, title: str) -> LoaderError:
         return found
     except Exception:   # noqa: BLE001 - the data read cleanly as far as this goes; keep the warehouse's words
         pass
+    else:
+        from ..fileuri import file_path
+
+        for file in step.files if probe else ():
+            column = probe(str(file_path(file.load_uri)), file.source.display)   # type: ignore[misc]
+            if column is not None:
+                return column
     text = with_sources(error, step)
     if not any(f.source.display in text for f in step.files):
         text += f" (file{'s' if len(step.files) > 1 else ''}: {', '.join(f.source.display for f in step.files)})"

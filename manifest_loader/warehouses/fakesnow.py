@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConnectionFailed, LoadFailed, QueryFailed
@@ -22,6 +25,7 @@ from ..progress import Progress
 from ..target import Target
 from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 from .copy_diagnosis import explain_copy_failure, with_sources
+from .duckdb_parquet import column_duckdb_cannot_read, rewrite_plainly, undecodable
 from .fakesnow_aggregates import install as exact_aggregates
 
 DATABASE = "MANIFEST_LOADER"
@@ -173,14 +177,17 @@ class FakesnowWarehouse(Warehouse):
         # DuckDB's TIMESTAMP holds microseconds: COPY INTO would cut nanoseconds silently.
         refuse_sub_microsecond([(str(file_path(f.load_uri)), f.source.display, f.source.schema)
                                 for f in step.files], step.table or "", self.target.dialect.title)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.cursor.execute(step.sql)
-            rows = self.cursor.fetchall() if self.cursor.description else []
-        except Exception as exc:
-            # DuckDB names the staged copy (<sha256>.parquet), not the user's file, and no value.
-            failure = explain_copy_failure(step, _first_line(exc), self.target.dialect.title)
-            raise failure from None
+        with tempfile.TemporaryDirectory(prefix="ml-duckdb-") as scratch:
+            sql = _readable_by_duckdb(step, Path(scratch))
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self.cursor.execute(sql)
+                rows = self.cursor.fetchall() if self.cursor.description else []
+            except Exception as exc:
+                # DuckDB names the staged copy (<sha256>.parquet), not the user's file, and no value.
+                failure = explain_copy_failure(step, _first_line(exc), self.target.dialect.title,
+                                               column_duckdb_cannot_read(step.table or ""))
+                raise failure from None
         loaded = 0
         for row in rows:
             if len(row) < 4:
@@ -193,6 +200,24 @@ class FakesnowWarehouse(Warehouse):
             loaded += int(rows_loaded)
             on_rows(loaded)
         return loaded
+
+
+def _readable_by_duckdb(step: Step, scratch: Path) -> str:
+    """The step's COPY INTO, reading a pyarrow-written copy of the staged files that DuckDB cannot
+    decode (duckdb_parquet), under their staged names, from `scratch`; unchanged when it can."""
+    paths = [file_path(f.load_uri) for f in step.files]
+    if not any(undecodable(str(p)) for p in paths):
+        return step.sql
+    folders = {p.parent for p in paths}
+    quoted = f"'{paths[0].parent.as_uri()}/'"
+    if len(folders) != 1 or step.sql.count(quoted) != 1:
+        return step.sql   # not the one-folder COPY this knows how to point elsewhere: DuckDB's error stands
+    for path in paths:
+        if undecodable(str(path)):
+            rewrite_plainly(str(path), scratch / path.name)
+        else:
+            os.symlink(path, scratch / path.name)
+    return step.sql.replace(quoted, f"'{scratch.as_uri()}/'")
 
 
 def _waiting_for_lock(attempt: Callable[[], FakesnowWarehouse], folder: Any, progress: Progress,

@@ -15,7 +15,9 @@ A case is ``tests/bad_inputs/<name>.yaml`` (the manifest, as a user or an attack
 
 Each data file is a Parquet table given as ``{column: [arrow type, [values]]}``, or a special
 file: ``{"special": "text", "text": "..."}``, ``"corrupt_data_page"``, ``"corrupt_checksum"``,
-``"int96_beyond_9999"``, ``"duplicate_columns"``,
+``"int96_beyond_9999"``, ``"footer_says_zero_rows"``, ``"row_group_count_disagrees"``,
+``"large_string_map"`` (tests/data/parquet/), ``"byte_stream_split_float16"``, ``"map_int_keys"``,
+``"duplicate_columns"``,
 ``"no_columns"``, ``"invalid_utf8"``, ``"fifo"``, or ``"symlink"`` (with ``"to"``, relative to the
 case folder, whose target is written as ``{"target": {...}}``). The manifest itself may instead be
 generated: ``"manifest": "ten_megabytes"`` or ``"utf16"`` (its .yaml then says what it stands for).
@@ -35,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
+VENDORED = Path(__file__).resolve().parents[1] / "data" / "parquet"
 WAREHOUSES = ("redshift", "snowflake")
 _TYPES: dict[str, pa.DataType] = {
     "bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
@@ -132,6 +135,33 @@ def write_file(folder: Path, path: Path, content: dict[str, Any]) -> None:
         table = pa.table({"id": pa.array([1, 2], pa.int64()),
                           "event": pa.StructArray.from_arrays([far], ["at"])})
         pq.write_table(table, path, use_deprecated_int96_timestamps=True)
+    elif special in ("footer_says_zero_rows", "row_group_count_disagrees"):
+        # parquet-testing's repeated_no_annotation: 6 rows (a repeated group of phone numbers) under
+        # a file footer saying 0; or a row group whose own count disagrees with its columns.
+        from parquet_footer import set_row_counts
+
+        phones = pa.array([None, None, [], [(5555555555, None)], [(1111111111, "home")],
+                           [(1111111111, "home"), (2222222222, None), (3333333333, "mobile")]],
+                          pa.list_(pa.struct([("number", pa.int64()), ("kind", pa.string())])))
+        pq.write_table(pa.table({"id": pa.array(range(1, 7), pa.int32()), "phones": phones}), path)
+        if special == "footer_says_zero_rows":
+            set_row_counts(path, file_rows=0)
+        else:
+            set_row_counts(path, group_rows=0)
+    elif special == "large_string_map":
+        path.write_bytes((VENDORED / "large_string_map.parquet").read_bytes())
+    elif special == "byte_stream_split_float16":
+        # parquet-testing's byte_stream_split_extended: BYTE_STREAM_SPLIT on FIXED_LEN_BYTE_ARRAY
+        # (float16, decimal), which DuckDB cannot decode and pyarrow can.
+        table = pa.table({"id": pa.array([1, 2, 3], pa.int64()),
+                          "f16": pa.array([1.5, None, -0.25], pa.float16()),
+                          "amount": pa.array([Decimal("1.25"), Decimal("-7.50"), None], pa.decimal128(7, 2))})
+        pq.write_table(table, path, use_dictionary=False,
+                       column_encoding={"f16": "BYTE_STREAM_SPLIT", "amount": "BYTE_STREAM_SPLIT"})
+    elif special == "map_int_keys":
+        values = pa.array([[("k1", 1), ("k2", 100)], [], None], pa.map_(pa.string(), pa.int64()))
+        by_number = pa.array([[(1, "one"), (20, "twenty")], None, [(3, None)]], pa.map_(pa.int32(), pa.string()))
+        pq.write_table(pa.table({"id": pa.array([1, 2, 3], pa.int64()), "tags": values, "names": by_number}), path)
     else:
         raise AssertionError(f"unknown special file {special!r}")
 
