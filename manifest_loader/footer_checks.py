@@ -55,4 +55,4 @@ def _check_row_group(metadata: pq.FileMetaData, group: int, display: str) -> Non
                 "list or map: past the 2 GB that one Arrow array holds, and pyarrow cannot split nested data, "
                 "so neither emulator can read it (and the warehouses hold at most 16 MB per SUPER or VARIANT "
                 "value); write the file again with smaller row groups, each under 2 GB of this column's data "
-                "(pyarrow: row_group_size; Spark: parquet.block.size), or leave the column out")
+                "(pyarrow: row_group_size; Spark: parquet.block.size), or write it without this column")
