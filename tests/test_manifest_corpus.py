@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +213,68 @@ def test_schema_command_prints_a_valid_draft_2020_12_schema() -> None:
 
     walk(schema, "$")
     assert undescribed == []
+
+
+def _schema_inputs() -> list[tuple[str, Any]]:
+    """What the schema is asked about: each corpus manifest after interpolation, and each valid one
+    with one value or key made wrong in every way the schema has a rule for."""
+    from manifest_loader.interpolate import interpolate_document
+    from manifest_loader.yamlpos import load_positioned
+
+    inputs: list[tuple[str, Any]] = []
+    # alias_bomb expands to 100,000 values (slow to build, and the depth limit refuses it first).
+    sources = [m for m in (*VALID, *INVALID, ROOT / "manifests" / "ecommerce.yaml") if m.stem != "alias_bomb"]
+    for manifest in sources:
+        env = {k: v for k, v in _case_args(manifest).get("env", {}).items() if v is not None}
+        try:
+            doc = load_positioned(manifest.read_text(encoding="utf-8"), _rel(manifest))
+        except (ManifestError, UnicodeDecodeError):
+            continue   # not YAML or not UTF-8: the schema never sees it
+        data, _, _ = interpolate_document(doc, env)
+        inputs.append((_rel(manifest), data))
+    wrong: list[Any] = [None, True, 1.5, -1, "", "x\n", [], ["x", "x"], {"x": 1}]
+
+    def variants(node: Any) -> Any:
+        if isinstance(node, dict):
+            yield {**node, "unknown_key": 1}
+            for key, value in node.items():
+                yield {k: v for k, v in node.items() if k != key}
+                for changed in [*wrong, *variants(value)]:
+                    yield {**node, key: changed}
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                for changed in [*wrong[:5], *variants(value)]:
+                    yield [*node[:i], changed, *node[i + 1:]]
+
+    example = _rel(ROOT / "manifests" / "ecommerce.yaml")   # every section of the schema, every kind of value
+    data = next(d for name, d in inputs if name == example)
+    inputs += [(f"{example} variant {i}", v) for i, v in enumerate(variants(data))]
+    return inputs
+
+
+def test_fast_schema_check_agrees_with_jsonschema() -> None:
+    # Every command takes jsonschema_rs's "valid" without asking jsonschema (schema_errors.py): it must
+    # never call valid what jsonschema rejects. Its "not valid" is checked again by jsonschema, which
+    # then decides: the one difference seen is a pattern's `$`, which Python's re also matches before
+    # a final newline ("bigint\n"), so those values still go through jsonschema, as before.
+    from manifest_loader.schema_errors import _validated_schema, fast_valid
+
+    validator = Draft202012Validator(_validated_schema())
+    inputs = _schema_inputs()
+    assert len(inputs) > 500
+    agreed = 0
+    for name, data in inputs:
+        valid = validator.is_valid(data)
+        fast = fast_valid(data)
+        assert valid or not fast, f"{name}: jsonschema_rs says valid, jsonschema does not"
+        assert fast or not valid or "\\n" in json.dumps(data), f"{name}: only jsonschema says valid"
+        agreed += fast == valid
+    assert agreed == len(inputs) or agreed > 0.95 * len(inputs)
+
+
+def test_a_valid_manifest_is_read_without_jsonschema() -> None:
+    code = ("import sys; from manifest_loader.manifest import load_manifest; "
+            "load_manifest('manifests/ecommerce.yaml', {}); print('jsonschema' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
