@@ -8,6 +8,7 @@ the driver's placeholder and records the parameter order; no SQL is built from u
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,32 @@ class Rendered:
     sql: str
     template: str                    # e.g. "postgres/copy.sql.j2", or "<user dir>/…" for user templates
     param_names: tuple[str, ...] = ()
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, in its per-user folder (`$TMPDIR/_jinja2-cache-<uid>`,
+    mode 0700 and owned by the user, which Jinja checks). Compiling a template costs about 2 ms,
+    in every process, for each of the dozen or more a plan renders; an entry is used only for the
+    same template file with the same text, Python and Jinja. One that cannot be read or written
+    only costs that time again."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:   # a damaged entry (pickle, marshal and OS errors alike): compile again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+@functools.cache
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):   # no safe per-user folder here: compile every time
+        return None
 
 
 @dataclass
@@ -57,6 +84,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             auto_reload=False,   # one plan renders hundreds of statements: load each template once
+            bytecode_cache=_compiled_templates(),
         )
         self._found: dict[str, tuple[str, Path] | None] = {}
         self.env.filters["ident"] = dialect.quote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,41 @@ def test_string_literals_hold_any_value(dialect: str) -> None:
                 if t.token_type == sqlglot.tokens.TokenType.STRING]
     assert folder in literals, (sql, literals)
     assert "evil.parquet" not in literals
+
+
+def test_a_changed_template_is_compiled_again(tmp_path: Path) -> None:
+    # Compiled templates are cached across processes (render._CompiledTemplates): an edit, even one
+    # that keeps the file's size and mtime, must reach the next plan.
+    (tmp_path / "postgres").mkdir()
+    template = tmp_path / "postgres" / "delete_all.sql.j2"
+    template.write_text("DELETE FROM {{ qualified(schema, table) }} WHERE 1 = 1")
+    stat = template.stat()
+    assert Renderer(DIALECTS["redshift"], tmp_path).render("delete_all", schema="s", table="t").sql == \
+        "DELETE FROM s.t WHERE 1 = 1"
+    template.write_text("DELETE FROM {{ qualified(schema, table) }} WHERE 2 = 2")
+    os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert Renderer(DIALECTS["redshift"], tmp_path).render("delete_all", schema="s", table="t").sql == \
+        "DELETE FROM s.t WHERE 2 = 2"
+
+
+def test_a_damaged_compiled_template_is_compiled_again(tmp_path: Path) -> None:
+    import jinja2
+
+    from manifest_loader.render import _CompiledTemplates
+
+    cache = _CompiledTemplates(str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "x.sql.j2").write_text("SELECT {{ 1 + 1 }}")
+
+    def render() -> str:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path / "t")), bytecode_cache=cache)
+        return env.get_template("x.sql.j2").render()
+
+    assert render() == "SELECT 2"
+    [entry] = (tmp_path / "cache").iterdir()
+    entry.write_bytes(entry.read_bytes()[:40] + b"\x00garbage")
+    assert render() == "SELECT 2"
+    entry.unlink()
+    (tmp_path / "cache").rmdir()   # a cache folder that went away: rendered all the same
+    assert render() == "SELECT 2"

@@ -117,6 +117,7 @@ class Dialect:
         return name.lower() if cls.case_folding == "lower" else name.upper()
 
     @classmethod
+    @cache   # per dialect class: a 200-table plan asks it for every identifier it quotes
     def reserved_words(cls) -> frozenset[str]:
         """Every keyword (lower case) that this dialect quotes when it is a name."""
         return frozenset().union(*(keywords(source) for source in cls.keyword_sources))
