@@ -127,7 +127,7 @@ def test_a_column_duckdb_cannot_read_is_named_with_its_source_file(tmp_path: Pat
     result = CliRunner().invoke(main, ["apply", str(manifest)])
     assert result.exit_code == 1, result.output
     assert ("error: table bss, column f16, file data/bss.parquet: the Snowflake emulator's reader (DuckDB) cannot "
-            "read this column: ") in result.output
+            "decode this column as written: ") in result.output
     assert "BYTE_STREAM_SPLIT" in result.output and ".parquet" in result.output
     assert re.search(r"[0-9a-f]{64}", result.output) is None, "a staged object's name leaked"
     assert "write data/bss.parquet again with pyarrow.parquet.write_table's default encodings" in result.output

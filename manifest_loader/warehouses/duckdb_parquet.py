@@ -15,6 +15,7 @@ that copy under the staged object's name, so its messages still map back to the 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,25 +59,44 @@ def rewrite_plainly(path: str, destination: Path) -> None:
 
 def column_duckdb_cannot_read(table: str) -> Callable[[str, str], LoadFailed | None]:
     """A probe for copy_diagnosis: after pyarrow read a file cleanly that DuckDB's COPY failed on,
-    read each column alone with DuckDB to name the one it fails on."""
+    read each column alone with DuckDB to name the one it fails on, and say whether the column
+    written again by pyarrow reads (an encoding DuckDB lacks) or not (values it refuses)."""
 
     def probe(path: str, display: str) -> LoadFailed | None:
-        import duckdb
         import pyarrow.parquet as pq
 
-        with duckdb.connect() as duck:
-            for name in pq.read_schema(path).names:
-                quoted = '"' + name.replace('"', '""') + '"'
-                try:
-                    # hash() of every value makes DuckDB decode every page of the column.
-                    duck.execute(f"SELECT bit_xor(hash({quoted})) FROM read_parquet(?)", [path]).fetchall()
-                except duckdb.Error as exc:
-                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    return LoadFailed(
-                        f"table {table}, column {name}, file {display}: the Snowflake emulator's reader (DuckDB) "
-                        f"cannot read this column: {reason}",
-                        hint=f"pyarrow reads it (the Redshift emulator loads it): write {display} again with "
-                             "pyarrow.parquet.write_table's default encodings, which both emulators read")
+        for name in pq.read_schema(path).names:
+            reason = _duckdb_fails(path, name)
+            if reason is None:
+                continue
+            reason = reason.replace(path, display).replace(Path(path).name, display)
+            where = f"table {table}, column {name}, file {display}"
+            with tempfile.TemporaryDirectory(prefix="ml-probe-") as scratch:
+                rewritten = str(Path(scratch) / "column.parquet")
+                pq.write_table(pq.read_table(path, columns=[name]), rewritten)
+                if _duckdb_fails(rewritten, name) is None:
+                    return LoadFailed(f"{where}: the Snowflake emulator's reader (DuckDB) cannot decode this column "
+                                      f"as written: {reason}",
+                                      hint=f"pyarrow reads it (the Redshift emulator loads it): write {display} again "
+                                           "with pyarrow.parquet.write_table's default encodings, which both "
+                                           "emulators read")
+            return LoadFailed(f"{where}: the Snowflake emulator refuses its values: {reason}",
+                              hint=f"correct the values of column {name} in {display} (DuckDB, like Snowflake, "
+                                   "checks them as it loads)")
         return None
 
     return probe
+
+
+def _duckdb_fails(path: str, name: str) -> str | None:
+    """DuckDB's error reading every value of one column, or None."""
+    import duckdb
+
+    quoted = '"' + name.replace('"', '""') + '"'
+    with duckdb.connect() as duck:
+        try:
+            # hash() of every value makes DuckDB decode every page of the column.
+            duck.execute(f"SELECT bit_xor(hash({quoted})) FROM read_parquet(?)", [path]).fetchall()
+        except duckdb.Error as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
