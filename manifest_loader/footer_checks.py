@@ -11,7 +11,7 @@
   nested data across arrays ("Nested data conversions not implemented for chunked array
   outputs"); both emulators read through Arrow (the Snowflake emulator's DuckDB exhausted 18 GiB
   on it). A top-level string column is read in pieces and loads; the warehouses hold such values
-  in SUPER/VARIANT, at most 16 MB each (Redshift SUPER; Snowflake VARIANT).
+  in SUPER (at most 16 MB each) or VARIANT (128 MB).
 """
 
 from __future__ import annotations
@@ -53,6 +53,6 @@ def _check_row_group(metadata: pq.FileMetaData, group: int, display: str) -> Non
                 f"{display}: column {leaf.path.split('.')[0]} ({leaf.path}) holds "
                 f"{chunk.total_uncompressed_size / 1e9:.1f} GB of string data in row group {group}, inside a "
                 "list or map: past the 2 GB that one Arrow array holds, and pyarrow cannot split nested data, "
-                "so neither emulator can read it (and the warehouses hold at most 16 MB per SUPER or VARIANT "
-                "value); write the file again with smaller row groups, each under 2 GB of this column's data "
+                "so neither emulator can read it (and the warehouses hold at most 16 MB per SUPER value, 128 MB "
+                "per VARIANT); write the file again with smaller row groups, each under 2 GB of this column's data "
                 "(pyarrow: row_group_size; Spark: parquet.block.size), or write it without this column")

@@ -120,7 +120,7 @@ MAP_AS_OBJECT = {
                 "serializes nested Parquet to JSON: "
                 "https://docs.aws.amazon.com/redshift/latest/dg/serializing-complex-JSON.html)",
     "snowflake": 'MAP columns load into VARIANT as an OBJECT whose keys are strings, {"k1":1,"k2":100} '
-                 "(https://docs.snowflake.com/en/user-guide/semistructured-considerations)",
+                 "(an OBJECT's keys are VARCHAR: https://docs.snowflake.com/en/sql-reference/data-types-semistructured)",
 }
 
 REDSHIFT = TargetKind(

@@ -57,7 +57,8 @@ def _corpus_files(folder: Path) -> dict[str, Path]:
 
     files = {}
     for table, special in (("repeated", "footer_says_zero_rows"), ("bss", "byte_stream_split_float16"),
-                           ("maps", "map_int_keys")):
+                           ("maps", "map_int_keys"), ("encodings", "encodings"), ("nested", "nested"),
+                           ("decimals", "decimals")):
         files[table] = folder / "data" / f"{table}.parquet"
         write_file(folder, files[table], {"special": special})
     return files
@@ -68,10 +69,12 @@ def _as_loaded(value: object) -> object:
     import decimal
     import json
 
-    if isinstance(value, str) and value[:1] in "[{":
+    if isinstance(value, str) and value[:1] in ("[", "{"):
         return json.loads(value)
     if isinstance(value, decimal.Decimal | float):
         return float(value)
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
     return value
 
 
@@ -80,7 +83,10 @@ def test_corpus_kinds_load_with_pyarrows_values(tmp_path: Path, warehouse: str, 
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A footer saying 0 rows over 6 (repeated_no_annotation), BYTE_STREAM_SPLIT on float16 and
     decimal (byte_stream_split_extended, which DuckDB cannot decode), MAPs with string and integer
-    keys: every value equal to pyarrow's, MAPs as objects with string keys on both emulators."""
+    keys, every encoding (delta_*, RLE booleans, dictionary, data page v2 with CRCs, brotli), nested
+    maps, lists and all-NULL structs (lz4), decimals stored as INT32/INT64/FIXED_LEN_BYTE_ARRAY,
+    binary and dates (zstd): every value equal to pyarrow's, MAPs as objects with string keys on
+    both emulators."""
     import json
 
     from click.testing import CliRunner
@@ -94,8 +100,8 @@ def test_corpus_kinds_load_with_pyarrows_values(tmp_path: Path, warehouse: str, 
     plan = CliRunner().invoke(main, ["plan", str(manifest)])
     assert plan.exit_code == 0, plan.output
     assert 'MAP columns load into ' + ("SUPER" if warehouse == "redshift" else "VARIANT") in plan.output
-    assert plan.output.count("MAP columns load into") == 1   # only the table that has one
-    assert apply(manifest, warehouse).rows == 12
+    assert plan.output.count("MAP columns load into") == 2   # the tables that have one: maps, nested
+    assert apply(manifest, warehouse).rows == sum(pq.read_table(p).num_rows for p in files.values())
     for name, path in files.items():
         expected = pq.read_table(path).to_pylist(maps_as_pydicts="lossy")
         columns = list(expected[0])

@@ -17,6 +17,7 @@ Each data file is a Parquet table given as ``{column: [arrow type, [values]]}``,
 file: ``{"special": "text", "text": "..."}``, ``"corrupt_data_page"``, ``"corrupt_checksum"``,
 ``"int96_beyond_9999"``, ``"footer_says_zero_rows"``, ``"row_group_count_disagrees"``,
 ``"large_string_map"`` (tests/data/parquet/), ``"byte_stream_split_float16"``, ``"map_int_keys"``,
+``"encodings"``, ``"nested"``, ``"decimals"`` (parquet-testing's kinds that load),
 ``"duplicate_columns"``,
 ``"no_columns"``, ``"invalid_utf8"``, ``"fifo"``, or ``"symlink"`` (with ``"to"``, relative to the
 case folder, whose target is written as ``{"target": {...}}``). The manifest itself may instead be
@@ -162,6 +163,47 @@ def write_file(folder: Path, path: Path, content: dict[str, Any]) -> None:
         values = pa.array([[("k1", 1), ("k2", 100)], [], None], pa.map_(pa.string(), pa.int64()))
         by_number = pa.array([[(1, "one"), (20, "twenty")], None, [(3, None)]], pa.map_(pa.int32(), pa.string()))
         pq.write_table(pa.table({"id": pa.array([1, 2, 3], pa.int64()), "tags": values, "names": by_number}), path)
+    elif special == "encodings":
+        # parquet-testing's delta_*, datapage_v2.snappy, rle_boolean_encoding, *.brotli / lz4_raw /
+        # zstd, data page v2: one column per encoding.
+        count = 300
+        table = pa.table({
+            "id": pa.array(range(count), pa.int64()),
+            "delta_int": pa.array([i * 7 - 1000 if i % 5 else None for i in range(count)], pa.int32()),
+            "delta_big": pa.array([2**40 + i * i for i in range(count)], pa.int64()),
+            "delta_len": pa.array([f"string {i}" * (i % 4) for i in range(count)], pa.string()),
+            "delta_prefix": pa.array([f"prefix-common-{i // 10:04d}-{i}" for i in range(count)], pa.string()),
+            "flag": pa.array([None if i % 7 == 0 else i % 3 == 0 for i in range(count)], pa.bool_()),
+            "colour": pa.array([["red", "green", "blue"][i % 3] for i in range(count)], pa.string())})
+        pq.write_table(table, path, data_page_version="2.0", compression="brotli", write_page_checksum=True,
+                       use_dictionary=["colour"],
+                       column_encoding={"delta_int": "DELTA_BINARY_PACKED", "delta_big": "DELTA_BINARY_PACKED",
+                                        "delta_len": "DELTA_LENGTH_BYTE_ARRAY", "delta_prefix": "DELTA_BYTE_ARRAY",
+                                        "flag": "RLE"}, row_group_size=128)
+    elif special == "nested":
+        # parquet-testing's nested_maps.snappy, nested_lists.snappy, nulls.snappy, nonnullable.impala.
+        inner = pa.map_(pa.int32(), pa.bool_())
+        table = pa.table({
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "nested_map": pa.array([[("a", [(1, True), (2, False)])], [("b", [])], None], pa.map_(pa.string(), inner)),
+            "list_of_lists": pa.array([[["a", "b"], ["c"]], [[], None], None], pa.list_(pa.list_(pa.string()))),
+            "b_struct": pa.array([None, {"b_c_int": None}, None], pa.struct([("b_c_int", pa.int32())])),
+            "rec": pa.array([{"x": 1, "tags": ["p", "q"]}, {"x": None, "tags": []}, {"x": 3, "tags": None}],
+                               pa.struct([("x", pa.int64()), ("tags", pa.list_(pa.string()))]))})
+        pq.write_table(table, path, compression="lz4")
+    elif special == "decimals":
+        # parquet-testing's int32_decimal, int64_decimal, fixed_length_decimal, byte_array_decimal,
+        # binary, fixed_length_byte_array, plus dates and times.
+        values = [Decimal("1.00"), Decimal("-24.50"), None, Decimal("99999.99")]
+        table = pa.table({
+            "id": pa.array(range(4), pa.int64()),
+            "narrow": pa.array(values, pa.decimal128(7, 2)),
+            "mid": pa.array(values, pa.decimal128(18, 2)),
+            "wide": pa.array(values, pa.decimal128(30, 2)),
+            "payload": pa.array([b"\x00\x01", b"", None, b"\xff" * 40], pa.binary()),
+            "code4": pa.array([b"abcd", b"\x00\x00\x00\x00", None, b"wxyz"], pa.binary(4)),
+            "born": pa.array([0, 19_000, None, -1], pa.date32())})
+        pq.write_table(table, path, compression="zstd", store_decimal_as_integer=True)
     else:
         raise AssertionError(f"unknown special file {special!r}")
 
