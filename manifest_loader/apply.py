@@ -14,7 +14,7 @@ from typing import Any
 
 from . import compat, run_events
 from . import saved_plan as saved
-from .drift import check_existing_tables
+from .drift import TableDrift, check_existing_tables, compare_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
 from .manifest import load_manifest
@@ -64,36 +64,60 @@ def read_ledger(warehouse: Warehouse, target: Target, renderer: Renderer) -> dic
     return loaded
 
 
-def ledger_for_plan(target: Target, renderer: Renderer,
-                    tables: list[str]) -> tuple[dict[str, frozenset[str]] | None, str | None]:
-    """What the target's ledger holds for these (append/merge) tables, for `plan` to mark held files.
+@dataclass
+class TargetReading:
+    """What `plan` read from the target: the ledger (append/merge tables) and the tables that drifted."""
 
-    (None, None) when the target is not configured here (no URL); (None, why) when it cannot be
-    read; an embedded emulator whose database does not exist yet holds nothing (and is not created).
+    held: dict[str, frozenset[str]] | None = None   # None: the ledger was not read
+    drifts: dict[str, TableDrift] = field(default_factory=dict)
+    note: str | None = None                         # why it was not read
+
+
+def read_for_plan(target: Target, renderer: Renderer, resolved: ResolvedManifest) -> TargetReading:
+    """The ledger (to mark held files of append/merge tables) and the existing tables' drift, for `plan`.
+
+    Nothing is read when the target is not configured here (no URL); a note says why when it
+    cannot be read; an embedded emulator whose database does not exist yet holds nothing (and is
+    not created). Only reads, in a transaction that is rolled back.
     """
-    if not tables:
-        return None, None
+    tables = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
+    empty = TargetReading({name: frozenset() for name in tables})
     if not has_server(target):
-        return {name: frozenset() for name in tables}, None   # a managed emulator not made yet holds nothing
+        return empty   # a managed emulator not made yet holds nothing
     if target.url is None and target.managed:
         from .localpg import LocalPostgres
 
         if LocalPostgres(target.state).running() is None:   # plan starts nothing
-            return None, ("the managed Redshift emulator is not running, so its ledger was not read and every file "
-                          "is listed (`manifest-loader emulator up` starts it)")
+            return TargetReading(note="the managed Redshift emulator is not running, so its ledger and tables were "
+                                      "not read and every file is listed (`manifest-loader emulator up` starts it)")
     elif target.url is None and target.is_emulator and not target.fakesnow_path.exists():
-        return {name: frozenset() for name in tables}, None
+        return empty
     connection: Warehouse | None = None
     try:
         connection = connect(target, Progress(), 5.0)
         loaded = read_ledger(connection, target, renderer)
+        drifts = compare_existing_tables(connection, resolved, target, renderer)
     except LoaderError as exc:
-        return None, f"the ledger was not read, so every file is listed: {exc.message.splitlines()[0]}"
+        return TargetReading(note=f"the ledger was not read, so every file is listed: "
+                                  f"{exc.message.splitlines()[0]} (existing tables were not compared with the "
+                                  "manifest either)")
     finally:
         if connection is not None:
             connection.rollback()
             connection.close()
-    return {name: frozenset(loaded.get(name, set())) for name in tables}, None
+    return TargetReading({name: frozenset(loaded.get(name, set())) for name in tables}, drifts)
+
+
+def read_target(target: Target, renderer: Renderer,
+                resolved: ResolvedManifest) -> tuple[dict[str, set[str]], dict[str, TableDrift]]:
+    """The ledger and the existing tables' drift, read in a transaction that is rolled back (`plan --out`)."""
+    connection = connect(target, Progress(), 60.0)
+    try:
+        return read_ledger(connection, target, renderer), compare_existing_tables(connection, resolved, target,
+                                                                                  renderer)
+    finally:
+        connection.rollback()
+        connection.close()
 
 
 def changed_outside(warehouse: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer,
@@ -177,7 +201,8 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
             raise UsageError("--force cannot be combined with --plan: a saved plan runs exactly what was reviewed",
                              hint="drop --force, or make the plan again and review it")
         # Everything but the ledger, against the ledger the plan was made with: nothing recorded yet.
-        saved.check(saved_plan, plan_to_dict(build_plan(resolved, target, renderer, loaded=saved.held(saved_plan))))
+        saved.check(saved_plan, plan_to_dict(build_plan(resolved, target, renderer, loaded=saved.held(saved_plan),
+                                                        drifts=saved.drifts(saved_plan))))
     # A managed emulator starts here, before the run is recorded, so the record names its URL.
     target = with_server(target, lambda message: progress.event("message", message=message), env,
                          min(lock_timeout, 60.0))
@@ -232,10 +257,9 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded, drifts=drifts)
         if saved_plan is not None:
             saved.check(saved_plan, plan_to_dict(plan))   # the ledger as it is now
-        for drift in drifts.values():
-            action = "created again with the manifest's definition" if drift.rebuild else "made nullable"
-            progress.event("message", message=f"table {drift.table} differs from the manifest, and is {action} "
-                           f"in this load: {'; '.join(drift.differences)}")
+        for drift in drifts.values():   # the words `plan` shows beside the table
+            progress.event("message", message=f"table {drift.table} differs from the manifest: "
+                           f"{'; '.join(drift.differences)}; {drift.does(target.dialect.transactional_ddl)}")
         if not force and not drifts and not needs_work(resolved, loaded):
             # No message here: the caller says "No changes" once (ApplyResult.changed is False).
             return ApplyResult(run_id, False, plan, target)

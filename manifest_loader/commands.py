@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from .preview import Preview
     from .progress import Progress
     from .query import QueryResult
-    from .render import Renderer
     from .resolve import ResolvedManifest
     from .runs import RunStore
     from .simulator.experiment import ExperimentLoad, ExperimentTarget
@@ -93,7 +92,7 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
     """
     from dataclasses import replace
 
-    from .apply import ledger_for_plan
+    from .apply import read_for_plan, read_target
     from .plan import build_plan
     from .render import Renderer
     from .resolve import resolve
@@ -103,29 +102,15 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
     renderer = Renderer(target.dialect, templates_dir)
     incremental = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
     if against_ledger:
-        loaded = _ledger(target, renderer)
-        plan = build_plan(resolved, target, renderer, loaded=loaded)
+        loaded, drifts = read_target(target, renderer, resolved)
+        plan = build_plan(resolved, target, renderer, loaded=loaded, drifts=drifts)
         held = {name: frozenset(loaded.get(name, set())) for name in incremental}
         return replace(plan, ledger_held=held), target   # marks beside the files; not fingerprinted
-    plan = build_plan(resolved, target, renderer)
-    if read_ledger:
-        marks, note = ledger_for_plan(target, renderer, incremental)
-        plan = replace(plan, ledger_held=marks, ledger_note=note)   # the fingerprint stays the files'
-    return plan, target
-
-
-def _ledger(target: Target, renderer: Renderer) -> dict[str, set[str]]:
-    """What the target's ledger holds, read in a transaction that is rolled back."""
-    from .apply import read_ledger
-    from .progress import Progress
-    from .warehouses import connect
-
-    connection = connect(target, Progress(), 60.0)
-    try:
-        return read_ledger(connection, target, renderer)
-    finally:
-        connection.rollback()
-        connection.close()
+    if not read_ledger:
+        return build_plan(resolved, target, renderer), target
+    reading = read_for_plan(target, renderer, resolved)
+    plan = build_plan(resolved, target, renderer, drifts=reading.drifts)
+    return replace(plan, ledger_held=reading.held, ledger_note=reading.note), target   # fingerprint: files, drift
 
 
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from .file_shape import file_shape_notes
 from .fileuri import SCHEME, file_path, is_file_uri
-from .loader_tables import LEDGER_TABLE, STAGING_SUFFIX
+from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
 from .registry import URL_ENV
 from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
 from .secret_tokens import display_sql
 from .sources import SourceFile
+from .table_keys import declared_keys, encode
 from .target import Target
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ class Plan:
     # The ledger this plan was made against (`plan --out`, `apply`): per table, the content hashes
     # it held. None when planned without reading the ledger (`plan` prints every file).
     ledger: Mapping[str, tuple[str, ...]] | None = None
+    # Existing tables that differ from the manifest, per table: the differences and what apply does
+    # (TableDrift.to_dict); part of the fingerprint, as the steps that rebuild a table are.
+    drift: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def loads(self, table: str) -> tuple[str, ...]:
         """The content hashes the plan's COPY steps load into the table."""
@@ -176,7 +180,8 @@ class _Builder:
                  loaded: Mapping[str, set[str]] | None, drifts: Mapping[str, TableDrift] | None = None):
         self.resolved, self.target, self.renderer = resolved, target, renderer
         self.loaded = loaded or {}
-        self.drifts = drifts or {}
+        # A refused table (append/merge) changes no step: apply stops before running any.
+        self.drifts = {name: d for name, d in (drifts or {}).items() if not d.refused}
         self.after: list[dict[str, Any]] = []
         self.dialect = target.dialect
         self.kind = target.kind
@@ -227,6 +232,7 @@ class _Builder:
         self.add("ddl", "create_schema")
         self.add("ddl", "create_ledger", table=LEDGER_TABLE,
                  undo=("drop_table", "created", {"table": LEDGER_TABLE}))
+        self.add("ddl", "create_keys", table=KEYS_TABLE, undo=("drop_table", "created", {"table": KEYS_TABLE}))
         for table in self.resolved.tables:
             drift = self.drifts.get(table.name)
             if drift and drift.rebuild and not self.dialect.transactional_ddl:
@@ -353,6 +359,10 @@ class _Builder:
             self.add("dml", "ledger_forget", action="ledger", table=LEDGER_TABLE,
                      params=tuple(dict(table_name=name, content_hash=r["content_hash"]) for r in ledger_rows))
         self.add("dml", "ledger_insert", action="ledger", table=LEDGER_TABLE, params=ledger_rows)
+        # The keys this load declared, for the next load to compare (drift.py).
+        self.add("dml", "keys_delete", table=KEYS_TABLE, params=({"table_name": name},))
+        self.add("dml", "keys_insert", table=KEYS_TABLE, params=(
+            {"table_name": name, "declared_keys": encode(declared_keys(spec, self.target.warehouse))},))
 
     def _copy_context(self, table: ResolvedTable, files: tuple[StagedFile, ...], into: str) -> dict[str, Any]:
         folder = files[0].load_uri.rsplit("/", 1)[0] + "/" if files else ""
@@ -465,6 +475,7 @@ def build_plan(resolved: ResolvedManifest, target: Target, renderer: Renderer,
                 dialect=target.dialect.name, dialect_title=target.dialect.title, url=target.display_url,
                 url_source=target.url_source, schema=target.schema, stage=target.stage, tables=tables,
                 steps=steps, notes=tuple(_plan_notes(target)),
+                drift={name: d.to_dict(target.dialect.transactional_ddl) for name, d in (drifts or {}).items()},
                 ledger=None if loaded is None else
                 {t.name: tuple(sorted(loaded.get(t.name, ()))) for t in resolved.tables})
     return _with_fingerprint(plan)
@@ -506,7 +517,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                     "files": [{"source": f.source.display, "staged": f.staged_uri, "load_from": f.load_uri,
                                "content_hash": f.source.content_hash, "rows": f.source.rows,
                                "bytes": f.source.size, **_ledger_mark(plan, t.name, f.source.content_hash)}
-                              for f in t.files]} for t in plan.tables],
+                              for f in t.files],
+                    # Only for a table that differs from the manifest, so other plans keep their form.
+                    **({"drift": dict(plan.drift[t.name])} if t.name in plan.drift else {})} for t in plan.tables],
         "steps": [_step_dict(s) for s in plan.steps],
         **({"ledger_note": plan.ledger_note} if plan.ledger_note else {}),
         # Only in plans made against the ledger, so plans that never read one keep their form.

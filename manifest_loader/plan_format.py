@@ -35,6 +35,14 @@ def held_files(plan: Plan, table: TablePlan) -> list[str]:
     return [f.source.display for f in table.files if f.source.content_hash in held]
 
 
+def drift_lines(plan: Plan, table: TablePlan) -> list[str]:
+    """How the existing table differs from the manifest (one line each), then what apply does about it."""
+    drift = plan.drift.get(table.name)
+    if not drift:
+        return []
+    return ["differs from the manifest:", *(f"  - {d}" for d in drift["differences"]), str(drift["apply"])]
+
+
 def _params_text(step: Step) -> list[str]:
     if not step.params:
         return []
@@ -65,6 +73,7 @@ def _header(plan: Plan) -> list[str]:
         if held := held_files(plan, t):
             lines.append(f"  {'':<{width}}  the ledger holds {len(held)} of these; apply loads only the other "
                          f"{len(t.files) - len(held)}. Held: {', '.join(held)}")
+        lines += [f"  {'':<{width}}  {line}" for line in drift_lines(plan, t)]
     if plan.ledger_note:
         lines.append(f"  ({plan.ledger_note})")
     lines.append("")
@@ -118,6 +127,9 @@ def format_markdown(plan: Plan) -> str:
     lines.append("")
     lines += [f"- `{t.name}`: the ledger holds {', '.join(f'`{h}`' for h in held_files(plan, t))}; apply skips "
               "them" for t in plan.tables if held_files(plan, t)]
+    for t in plan.tables:
+        if shown := drift_lines(plan, t):
+            lines += [f"- `{t.name}` {shown[0]}", *(f"  {line}" for line in shown[1:-1]), f"  - **{shown[-1]}**"]
     if plan.ledger_note:
         lines.append(f"- {plan.ledger_note}")
     lines += [f"> **Note:** {n}" for n in plan.notes]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem
 from .footer_cache import FooterCache
-from .loader_tables import LEDGER_TABLE, STAGING_SUFFIX
+from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
 from .manifest import Manifest, TableSpec, say_substituted
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, TypeProblem, accepts, common_override, compatible_types, infer_from_arrow, widen
@@ -124,6 +124,8 @@ def _reserved(name: str) -> str | None:
     """Names of the loader's own tables, which a user's table would overwrite or be overwritten by."""
     if name.lower() == LEDGER_TABLE:
         return "is the loader's ledger table, in every schema it loads"
+    if name.lower() == KEYS_TABLE:
+        return "is the loader's table of declared keys, in every schema it loads"
     if name.lower().endswith(STAGING_SUFFIX):
         return f"ends with {STAGING_SUFFIX}, which the loader uses for its merge staging tables"
     return None

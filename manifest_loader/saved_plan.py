@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .drift import TableDrift
 from .errors import UsageError
 
 HINT = "run `manifest-loader plan --out` again and review it"
@@ -33,6 +34,12 @@ def read_saved(path: Path) -> dict[str, Any]:
 def held(saved: Mapping[str, Any]) -> dict[str, set[str]]:
     """The ledger the saved plan was made against: content hashes per table."""
     return {table: set(state["held"]) for table, state in saved["ledger"].items()}
+
+
+def drifts(saved: Mapping[str, Any]) -> dict[str, TableDrift]:
+    """The existing tables' drift the saved plan was made with (its rebuild steps depend on it)."""
+    return {t["name"]: TableDrift.from_dict(t["name"], t["mode"], t["drift"])
+            for t in saved.get("tables", ()) if isinstance(t.get("drift"), dict)}
 
 
 def check(saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
@@ -57,6 +64,7 @@ def changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
                      if was != now else f"the stage changed (was {saved.get('stage')}, now {current.get('stage')})")
     found += _file_changes(saved, current)
     found += _ledger_changes(saved, current)
+    found += _drift_changes(saved, current)
     if not found and saved["steps"] != current["steps"]:
         found.append(_template_change(saved["steps"], current["steps"]))
     return found
@@ -89,6 +97,17 @@ def _ledger_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> lis
         if was != now:
             found.append(f"the ledger of table {table} changed (it held {len(was)} file(s), now {len(now)}: "
                          f"{len(now - was)} loaded and {len(was - now)} removed since; another apply ran)")
+    return found
+
+
+def _drift_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    before = {t["name"]: t.get("drift") for t in saved.get("tables", ())}
+    after = {t["name"]: t.get("drift") for t in current.get("tables", ())}
+    found = []
+    for table in sorted(before.keys() & after.keys()):
+        if before[table] != after[table]:
+            now = "; ".join((after[table] or {}).get("differences", ())) or "it now matches the manifest"
+            found.append(f"table {table} in the warehouse changed ({now})")
     return found
 
 
