@@ -163,6 +163,9 @@ def _type_hint(name: str, held: pa.DataType, target: pa.DataType, display: str) 
     except TypeProblem:
         fits = None
     if fits is None or fits.arrow_type() == target:
-        return "fix the data or change the column's type override"
+        # The column already has the type the file's values imply: no override would hold them.
+        if pa.types.is_timestamp(held) and held.unit == "ns":
+            return f"round the values of column {name} in {display} to microseconds (the target keeps microseconds)"
+        return f"fix the values of column {name} in {display}: no column type of this target holds them"
     return (f"fix the data in {display}, or declare the column as wide as its values: "
             f"columns: {{{name}: {{type: {fits}}}}}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from .dialects import get_dialect
 from .errors import ConstraintViolation, LoadFailed
-from .plan import MERGE_ONCE, Check, Plan, Step, not_null_hint
+from .plan import MERGE_ONCE, PRIMARY_KEY, Check, Plan, Step, not_null_hint, widen_hint
 from .progress import Progress
 from .testhook import pause_point
 from .warehouses.base import Warehouse
@@ -135,12 +135,14 @@ class Execution:
     def _check(self, step: Step) -> None:
         rows = self.warehouse.execute(step.sql, step.params[0] if step.params else None, step.param_names)
         violations, sample = (int(rows[0][0] or 0), rows[0][1]) if rows else (0, None)
+        longest = int(rows[0][2]) if rows and len(rows[0]) > 2 and rows[0][2] is not None else None
         if violations and step.check is not None:
-            raise violation(step.check, violations, sample, self.plan)
+            raise violation(step.check, violations, sample, self.plan, longest)
 
 
-def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintViolation:
-    """A message that names the table, the constraint, a sample value and the files."""
+def violation(check: Check, count: int, sample: Any, plan: Plan, longest: int | None = None) -> ConstraintViolation:
+    """A message that names the table, the constraint, a sample value and the files (and the way out:
+    `longest`, the longest value of a VARCHAR(n) column, names the type that holds them all)."""
     table = next((t for t in plan.tables if t.name == check.table), None)
     files = ", ".join(f.source.display for f in table.files) if table else "?"
     columns = ", ".join(check.columns)
@@ -161,7 +163,9 @@ def violation(check: Check, count: int, sample: Any, plan: Plan) -> ConstraintVi
     }
     hint = f"fix the data in {files}, or turn the check off with checks: {{{_check_key(check.kind)}: false}}"
     if check.kind == "not_null":
-        hint = not_null_hint(files, columns)
+        hint = not_null_hint(files, columns, check.detail == PRIMARY_KEY)
+    if check.kind == "varchar_length":
+        hint = widen_hint(files, columns, longest)
     if check.kind == "merge_keys":
         # No setting turns this one off: MERGE with a repeated key has no one right answer.
         hint = f"fix the data in {files}: {MERGE_ONCE}"

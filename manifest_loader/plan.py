@@ -31,11 +31,28 @@ if TYPE_CHECKING:
     from .drift import TableDrift
 
 
-def not_null_hint(files: str, column: str) -> str:
+def not_null_hint(files: str, column: str, primary_key: bool = False) -> str:
     """The way out of a NULL in a NOT NULL column. Not `checks: {not_null: false}`: the column is
-    NOT NULL in the table itself, so the warehouse refuses the row whatever the loader checks."""
-    return (f"fix the data in {files}, or let the column hold NULL: columns: {{{column}: {{nullable: true}}}} "
-            "(a primary key column is always NOT NULL)")
+    NOT NULL in the table itself, so the warehouse refuses the row whatever the loader checks; and
+    not `nullable: true` for a primary key column, which stays NOT NULL whatever it says."""
+    if primary_key:
+        return (f"fix the data in {files}, or take {column} out of the table's primary_key (a primary key "
+                "column is always NOT NULL, whatever nullable: says)")
+    return f"fix the data in {files}, or let the column hold NULL: columns: {{{column}: {{nullable: true}}}}"
+
+
+def widen_hint(files: str, column: str, longest: int | None) -> str:
+    """The way out of a string longer than its VARCHAR(n): a type that holds it. Not `checks:
+    {varchar_length: false}`: the warehouse's own VARCHAR(n) then refuses the row (PostgreSQL, Redshift
+    and Snowflake do), so only the Snowflake emulator, whose DuckDB ignores lengths, would load it."""
+    wide = f"varchar({longest})" if longest else "a longer varchar(n)"
+    return (f"fix the data in {files}, or declare the column as wide as its values: "
+            f"columns: {{{column}: {{type: {wide}}}}}")
+
+
+def not_null_check(table: str, column: ResolvedColumn) -> Check:
+    """The NOT NULL check of a column; its detail says when the column is in the primary key (for the hint)."""
+    return Check("not_null", table, (column.name,), PRIMARY_KEY if column.primary_key else "")
 
 
 # The way out of a repeated merge key on every target (no check setting turns that check off).
@@ -44,6 +61,7 @@ MERGE_ONCE = ("a merge takes each key once per apply, so remove the repeated row
 # A streamed key check keeps one bit per possible key value between the footers' min and max:
 # at most 16 MiB. A wider range (sparse keys) is checked by a query after the copy instead.
 MAX_KEY_BITMAP_BITS = 1 << 27
+PRIMARY_KEY = "primary key"   # Check.detail of a NOT NULL check on a primary key column
 _INTEGER_TYPES = ("smallint", "integer", "bigint")
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -379,7 +397,7 @@ class _Builder:
         """NOT NULL and VARCHAR(n) byte-length checks: they look at one value at a time."""
         name, checks, found = table.name, table.spec.checks, []
         if checks.not_null:
-            found += [Check("not_null", name, (c.name,)) for c in table.columns if not c.nullable]
+            found += [not_null_check(name, c) for c in table.columns if not c.nullable]
         if checks.varchar_length:
             found += [Check("varchar_length", name, (c.name,), str(c.type.length)) for c in table.columns
                       if c.type.name in ("varchar", "char") and c.type.length]

@@ -31,6 +31,7 @@ class ResolvedColumn:
     nullable: bool
     native_type: str | None = None   # the manifest's per-dialect escape hatch
     emulated_native: str | None = None   # a native type the emulator cannot take (it uses `type`)
+    primary_key: bool = False   # part of the primary key, hence NOT NULL whatever `nullable:` says
 
     # `type` is the field above here, not the builtin: name the builtin explicitly.
     def sql_type(self, dialect: builtins.type[Dialect]) -> str:
@@ -225,7 +226,7 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
         # A native type is the real warehouse's; an emulator keeps the portable type and says so.
         native = override.native.get(kind.warehouse) if override and not kind.is_emulator else None
         ignored = override.native.get(kind.emulates) if override and kind.emulates else None
-        columns.append(ResolvedColumn(name, final, not not_null, native, ignored))
+        columns.append(ResolvedColumn(name, final, not not_null, native, ignored, name in spec.primary_key))
     for override in spec.columns:
         if override.name not in inferred:
             problems.append(doc.problem((*where, "columns", override.name), f"column '{override.name}' is not "

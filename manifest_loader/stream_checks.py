@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ConstraintViolation, LoadFailed
-from .plan import MERGE_ONCE, Check, not_null_hint
+from .plan import MERGE_ONCE, PRIMARY_KEY, Check, not_null_hint, widen_hint
 
 _KEY_KINDS = ("primary_key", "merge_keys")
 
@@ -35,8 +35,9 @@ class _Rule:
 class BatchChecker:
     def __init__(self, checks: Iterable[Check], stored_name: Callable[[str], str], counts_bytes: bool):
         checks = list(checks)
-        self.rules = [_Rule(c, stored_name(c.columns[0]), int(c.detail or 0)) for c in checks
-                      if c.kind not in _KEY_KINDS]
+        # detail is the length of a VARCHAR(n) check (of a NOT NULL check, whether it is a key column)
+        self.rules = [_Rule(c, stored_name(c.columns[0]), int(c.detail) if c.kind == "varchar_length" else 0)
+                      for c in checks if c.kind not in _KEY_KINDS]
         self.keys = [_KeyBitmap(c, stored_name(c.columns[0])) for c in checks if c.kind in _KEY_KINDS]
         self.counts_bytes = counts_bytes
 
@@ -60,7 +61,7 @@ class BatchChecker:
                 raise ConstraintViolation(
                     f"table {check.table}: column {check.columns[0]} is declared NOT NULL but {which}; "
                     "nothing was loaded",
-                    hint=not_null_hint(current_file(), check.columns[0]))
+                    hint=not_null_hint(current_file(), check.columns[0], check.detail == PRIMARY_KEY))
             return
         lengths = pc.binary_length(column) if self.counts_bytes else pc.utf8_length(column)
         # One pass, and no Python value turned into an Arrow scalar: pyarrow imports pandas (when
@@ -75,8 +76,7 @@ class BatchChecker:
                 f"table {check.table}: column {check.columns[0]} has {_rows(count)} longer than its "
                 f"VARCHAR({rule.limit}) ({unit}) in {current_file()}{_FIRST_BATCH if count > 1 else ''}, "
                 f"e.g. {str(sample)[:40]!r}; nothing was loaded",
-                hint=f"fix the data in {current_file()}, widen the column's type override, or turn the check "
-                     "off with checks: {varchar_length: false}")
+                hint=widen_hint(current_file(), check.columns[0], int(longest)))
 
 
 class _KeyBitmap:

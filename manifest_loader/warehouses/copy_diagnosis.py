@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from ..errors import LoaderError, LoadFailed
-from ..plan import Check, Step
+from ..plan import Step, not_null_check
 
 # (staged path, source file's display name) -> the column the warehouse's own reader fails on, if any
 ColumnProbe = Callable[[str, str], LoaderError | None]
@@ -33,7 +33,7 @@ def explain_copy_failure(step: Step, error: str, title: str, probe: ColumnProbe 
     table = step.table or ""
     columns = step.copy_columns
     schema = pa.schema([pa.field(c.name, c.type.arrow_type()) for c in columns])
-    checks = [Check("not_null", table, (c.name,)) for c in columns if not c.nullable]
+    checks = [not_null_check(table, c) for c in columns if not c.nullable]
     checker = BatchChecker(checks, lambda name: name, counts_bytes=False)
     current = {"file": ""}
 

@@ -223,7 +223,9 @@ class PostgresWarehouse(Warehouse):
                 raise ConstraintViolation(
                     f"table {step.table}: column {not_null.group(1)} is declared NOT NULL but a row of "
                     f"{current['file']} is NULL; nothing was loaded",
-                    hint=not_null_hint(current["file"], not_null.group(1))) from None
+                    hint=not_null_hint(current["file"], not_null.group(1), any(
+                        c.primary_key and self.target.dialect.stored_name(c.name) == not_null.group(1)
+                        for c in step.copy_columns))) from None
             raise LoadFailed(f"table {step.table}: the load failed while reading {current['file']}: "
                              f"{_clean(exc, self.target.url)}",
                              hint="the whole apply was rolled back; fix the data and apply again") from None
