@@ -154,7 +154,10 @@ def changed_outside(warehouse: Warehouse, resolved: ResolvedManifest, target: Ta
             checked.pop(table.name)
             continue
         raise LoadFailed(f"{what}: it was changed outside the loader, and a {table.spec.mode} table cannot be "
-                         f"rebuilt from its current files", hint="reload it with mode: replace, or restore it")
+                         f"rebuilt from its current files",
+                         hint="reload it from its files with mode: replace"
+                              + (" (without merge_keys)" if table.spec.mode == "merge" else "")
+                              + " on that table, then set the mode back; or restore the rows")
     return checked
 
 

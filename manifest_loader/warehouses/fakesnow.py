@@ -235,8 +235,8 @@ def _waiting_for_lock(attempt: Callable[[], FakesnowWarehouse], folder: Any, pro
             if time.monotonic() >= deadline:
                 raise LoadFailed(f"another process holds the Snowflake emulator database in {folder}; "
                                  f"gave up after {lock_timeout:.0f}s",
-                                 hint="wait for the other apply or query to finish, or raise "
-                                      "--lock-timeout") from None
+                                 hint="wait for the other apply or query to finish (apply waits longer with "
+                                      "--lock-timeout)") from None
             if not announced:
                 progress.event("waiting", message=f"another process holds the Snowflake emulator database "
                                f"in {folder}; waiting up to {lock_timeout:.0f}s")

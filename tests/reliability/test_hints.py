@@ -104,3 +104,25 @@ def test_files_repeating_a_merge_key_load_in_separate_applies_as_the_hint_says(
     result = CliRunner().invoke(main, ["query", str(manifest), "select id, v from t order by id", "--format", "csv",
                                        "--target-warehouse", warehouse])
     assert result.output.splitlines()[1:] == ["1,new", "2,b"], result.output
+
+
+def test_a_table_changed_outside_the_loader_reloads_with_mode_replace_as_the_hint_says(
+        tmp_path: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    use_emulator("redshift", tmp_path, monkeypatch, pg_database)
+    body = "  - name: t\n    source: data/\n    mode: {}\n"
+    files = {"data/a.parquet": pa.table({"id": pa.array([1, 2, 3], pa.int64())})}
+    manifest = write_manifest(tmp_path, "redshift", body.format("append"), files)
+    assert _apply(manifest, "redshift")[0] == 0
+    with psycopg.connect(pg_database) as conn:   # someone deletes a row by hand
+        conn.execute("DELETE FROM probe.t WHERE id = 2")
+    code, error, hint = _apply(manifest, "redshift")
+    assert code == 1 and "holds 2 rows but the ledger recorded 3" in error, error
+    assert "reload it from its files with mode: replace on that table, then set the mode back" in hint, hint
+    write_manifest(tmp_path, "redshift", body.format("replace"))   # the advice
+    assert _apply(manifest, "redshift")[0] == 0
+    write_manifest(tmp_path, "redshift", body.format("append"))   # and the mode back
+    assert _apply(manifest, "redshift")[:2] == (0, "")
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT count(*), sum(id) FROM probe.t").fetchone() == (3, 6)
