@@ -64,13 +64,11 @@ def cast_batch(batch: pa.RecordBatch, source_names: list[str], schema: pa.Schema
 
 
 def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Schema, table: str,
-            on_file: Callable[[str], None] | None = None,
-            on_rows: Callable[[int], None] | None = None) -> Iterator[pa.RecordBatch]:
+            on_file: Callable[[str], None] | None = None) -> Iterator[pa.RecordBatch]:
     """Cast batches of every (uri, display) file in turn; errors name table, column and file.
 
     s3:// objects are downloaded whole first (one GET each, the next while this one loads).
     """
-    total = 0
     for uri, display, path in local_copies(uris, table):
         if on_file:
             on_file(display)
@@ -89,9 +87,6 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
                 iterator = parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=source_names)
                 for batch in iterator:
                     yield _cast_or_explain(batch, source_names, schema, table, display)
-                    total += batch.num_rows
-                    if on_rows:
-                        on_rows(total)
         except LoadFailed:
             raise
         except (OSError, pa.ArrowException) as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed, QueryFailed
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .adbc_session import Session
 
 _LOCK_POLL_SECONDS = 1.0
+# Batches decoded, cast and checked ahead of the one COPY is sending (read_ahead.py): each is
+# casting.BATCH_ROWS rows, about 2 MB of the benchmark's data, so the queue adds ~8 MB at most.
+READ_AHEAD_BATCHES = 4
 _NOT_NULL = re.compile(r'null value in column "([^"]+)".*violates not-null constraint')
 # The server went away (terminated backend, shutdown, network): not the data's fault.
 _CONNECTION_LOST = re.compile(r"SQLSTATE: (57P0[1-3]|08[0-9A-Z]{3})|server closed the connection|"
@@ -172,36 +175,54 @@ class PostgresWarehouse(Warehouse):
         import pyarrow as pa
 
         from ..casting import batches
+        from ..read_ahead import read_ahead
         from ..stream_checks import BatchChecker
 
         columns = step.copy_columns
         schema = pa.schema([pa.field(self.target.dialect.stored_name(c.name), c.type.arrow_type())
                             for c in columns])
         source_names = [c.name for c in columns]
+        # The file the driver is sending (its errors name it) and the failure that stopped the stream.
         current: dict[str, Any] = {"file": "", "failure": None}
 
-        def remember(display: str) -> None:
-            current["file"] = display
+        def produce() -> Generator[tuple[str, pa.RecordBatch], None, None]:
+            """Fetch, decode, cast and check, in the read-ahead thread: (file, batch)."""
+            reading = {"file": ""}
 
-        def read() -> Any:
-            # ADBC reports an error raised inside the stream as its own text (with a traceback):
-            # keep ours, which names the table and file and says what to do.
+            def remember(display: str) -> None:
+                reading["file"] = display
+
             try:
-                stream = batches(files, source_names, schema, step.table or "", remember, on_rows)
-                yield from checker.checked(stream, lambda: current["file"]) if checker else stream
-            except LoadFailed as exc:
-                current["failure"] = exc
+                stream = batches(files, source_names, schema, step.table or "", remember)
+                for batch in checker.checked(stream, lambda: reading["file"]) if checker else stream:
+                    yield reading["file"], batch
+            except LoadFailed:
                 raise
             except Exception as exc:
-                current["failure"] = LoadFailed(f"table {step.table}: reading {current['file']} failed: "
-                                                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                                                hint="the whole apply was rolled back")
+                raise LoadFailed(f"table {step.table}: reading {reading['file']} failed: "
+                                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                                 hint="the whole apply was rolled back") from None
+
+        def read() -> Generator[pa.RecordBatch, None, None]:
+            # ADBC reports an error raised inside the stream as its own text (with a traceback):
+            # keep ours, which names the table and file and says what to do.
+            rows = 0
+            try:
+                with contextlib.closing(read_ahead(produce(), READ_AHEAD_BATCHES, "manifest-loader-read")) as ahead:
+                    for display, batch in ahead:
+                        current["file"] = display
+                        yield batch
+                        rows += batch.num_rows
+                        on_rows(rows)
+            except LoadFailed as exc:
+                current["failure"] = exc
                 raise
 
         files = [(f.load_uri, f.source.display) for f in step.files]
         checker = BatchChecker(step.stream_checks, self.target.dialect.stored_name,
                                counts_bytes=self.target.dialect.varchar_counts == "bytes")
-        reader = pa.RecordBatchReader.from_batches(schema, read())
+        stream = read()
+        reader = pa.RecordBatchReader.from_batches(schema, stream)
         into = step.into or step.table or ""
         staging = into.endswith(STAGING_SUFFIX)
         try:
@@ -229,6 +250,10 @@ class PostgresWarehouse(Warehouse):
             raise LoadFailed(f"table {step.table}: the load failed while reading {current['file']}: "
                              f"{_clean(exc, self.target.url)}",
                              hint="the whole apply was rolled back; fix the data and apply again") from None
+        finally:
+            # Stops the read-ahead thread and removes its downloads now, not when the traceback
+            # holding this frame is collected.
+            stream.close()
 
 
 def _clean(exc: Exception, url: str | None) -> str:
