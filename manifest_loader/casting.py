@@ -67,16 +67,18 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
             on_file: Callable[[str], None] | None = None) -> Iterator[pa.RecordBatch]:
     """Cast batches of every (uri, display) file in turn; errors name table, column and file.
 
-    s3:// objects are downloaded whole first (one GET each, the next while this one loads).
+    s3:// objects are downloaded (fetch.py): each row group is read as soon as its bytes are in.
     """
-    for uri, display, path in local_copies(uris, table):
+    for uri, display, copy in local_copies(uris, table):
         if on_file:
             on_file(display)
+        path = copy.path
         try:
+            copy.wait_for(0)   # the footer
             # A local file (s3:// objects are downloaded first): read pages through a small buffer
             # instead of pre-buffering whole column chunks (8 MB less at the peak, as fast).
             parquet = open_verified(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
-            refuse_unreturnable_int96(path, display, table)
+            refuse_unreturnable_int96(path, display, table, before_reading=copy.wait_all)
         except (OSError, pa.ArrowException) as exc:
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: cannot read {display}: {str(exc).splitlines()[0]}",
@@ -84,6 +86,7 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
         try:
             # One row group at a time, so memory stays at one row group, never the whole file.
             for group in range(parquet.num_row_groups):
+                copy.wait_for(_row_group_end(parquet.metadata.row_group(group)))
                 iterator = parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=source_names)
                 for batch in iterator:
                     yield _cast_or_explain(batch, source_names, schema, table, display)
@@ -91,10 +94,23 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
             raise
         except (OSError, pa.ArrowException) as exc:
             if checksum_failure(exc):
+                copy.wait_all()
                 verify_page_checksums(path, display, table)   # names the column whose page is damaged
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: {display} is corrupt or truncated: {str(exc).splitlines()[0]}",
                 hint="regenerate the file") from None
+
+
+def _row_group_end(group: pq.RowGroupMetaData) -> int:
+    """Where the row group's last column chunk ends in the file (its pages are all before)."""
+    end = 0
+    for i in range(group.num_columns):
+        chunk = group.column(i)
+        starts = [chunk.data_page_offset]
+        if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+            starts.append(chunk.dictionary_page_offset)
+        end = max(end, min(starts) + chunk.total_compressed_size)
+    return end
 
 
 def refuse_sub_microsecond(files: Iterable[tuple[str, str, pa.Schema]], table: str, target: str) -> None:

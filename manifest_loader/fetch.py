@@ -1,10 +1,14 @@
-"""Fetch staged S3 objects whole, one GET each, the next one while the current one loads.
+"""Fetch staged S3 objects to local files, and let the reader start before the download ends.
 
 Reading Parquet straight from S3 costs a ranged GET per row group, and a server that reads the
 whole object for every range (moto does) then reads it once per row group: at 10M rows that
-was the slowest part of a load (docs/benchmarks.md). One streamed GET per object to a
-temporary file is one request, and the download of the next file overlaps the load of the
-current one. Memory stays at one chunk; disk holds at most two objects, removed as they load.
+was the slowest part of a load (docs/benchmarks.md). So each object comes down in two GETs to a
+temporary file of its full size: first its last 64 KB (the footer; often the whole of a small
+file), then the rest from the start, streamed. The reader opens the file as soon as the footer
+is there and reads each row group as soon as its bytes are, so decoding and COPY overlap the
+download of the first object too (a 1M-row load waited ~0.4 s for it), and the next object
+comes down while the current one loads. Memory stays at one chunk; disk holds at most two
+objects, removed as they load. A body cut short is asked for again from where it stopped.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any
 
 from .errors import LoadFailed
 from .fileuri import file_path
@@ -24,70 +29,161 @@ from .run_events import report, submit, watch_retries
 from .storage import S3Location, endpoint_url, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
+# The first GET: the footer and its length (Parquet ends with them). Footers of files with a
+# few dozen row groups fit; a larger one just means the rest of the file arrives first.
+TAIL_BYTES = 64 * 1024
 # Requests are retried by botocore; a body cut short (reset, truncated) is retried here.
 BODY_ATTEMPTS = 4
 _BACKOFF_SECONDS = 0.5
 
 
-def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str, str, str]]:
-    """(uri, display, path to read) for each file; s3:// objects are downloaded first, file:// read in place."""
+class LocalCopy:
+    """A file to read: local, or a staged object still coming down. Before reading bytes
+    [0, end) a reader calls wait_for(end); wait_for(0) waits for the footer only. A failed
+    download raises its error (naming table and object) in the reader."""
+
+    def __init__(self, path: str, downloading: bool = False):
+        self.path = path
+        self.abandoned = False   # set when the reader is done with it: the download stops
+        self._changed = threading.Condition()
+        self._tail_from: int | None = None if downloading else 0   # where the downloaded tail starts
+        self._written = 0                                           # bytes [0, written) are there
+        self._error: BaseException | None = None
+
+    def wait_for(self, end: int) -> None:
+        with self._changed:
+            while self._error is None and (self._tail_from is None or self._written < min(end, self._tail_from)):
+                self._changed.wait()
+            if self._error is not None:
+                raise self._error
+
+    def wait_all(self) -> None:
+        self.wait_for(2**63)
+
+    def tail_written(self, start: int) -> None:
+        with self._changed:
+            self._tail_from = start
+            self._changed.notify_all()
+
+    def written(self, end: int) -> None:
+        if self.abandoned:
+            raise _Abandoned
+        with self._changed:
+            self._written = end
+            self._changed.notify_all()
+
+    def failed(self, error: BaseException) -> None:
+        with self._changed:
+            self._error = error
+            self._changed.notify_all()
+
+
+class _Abandoned(Exception):
+    """The reader went away (the load failed or ended): stop downloading."""
+
+
+def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str, str, LocalCopy]]:
+    """(uri, display, copy to read) for each file; s3:// objects are downloaded (the next one while
+    this one is read), file:// read in place."""
     with tempfile.TemporaryDirectory(prefix="manifest-loader-fetch-") as folder:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest-loader-fetch")
 
-        def fetch(index: int) -> str:
+        def start(index: int) -> tuple[LocalCopy, Future[None] | None]:
             uri, display = uris[index]
             if not uri.startswith("s3://"):
-                return str(file_path(uri))
-            path = os.path.join(folder, f"{index}.parquet")
-            download(uri, path, table, display)
-            return path
+                return LocalCopy(str(file_path(uri))), None
+            copy = LocalCopy(os.path.join(folder, f"{index}.parquet"), downloading=True)
+            return copy, submit(pool, _download_into, uri, copy, table, display)
 
-        pending: Future[str] | None = submit(pool, fetch, 0) if uris else None
+        pending = start(0) if uris else None
         try:
             for index, (uri, display) in enumerate(uris):
                 assert pending is not None
-                path = pending.result()
-                pending = submit(pool, fetch, index + 1) if index + 1 < len(uris) else None
+                (copy, download), pending = pending, start(index + 1) if index + 1 < len(uris) else None
                 try:
-                    yield uri, display, path
+                    yield uri, display, copy
+                    if download is not None:
+                        download.result()   # the last bytes (after the last row group) are in too
                 finally:
-                    if path.startswith(folder):
+                    copy.abandoned = True
+                    if copy.path.startswith(folder):
                         with contextlib.suppress(OSError):
-                            os.unlink(path)
+                            os.unlink(copy.path)
         finally:
+            if pending is not None:
+                pending[0].abandoned = True
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def download(uri: str, path: str, table: str, display: str) -> None:
-    """fetch_object, with errors that name the table and the file."""
+def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
+    """The object's tail (its footer), then the rest from the start, into copy.path at their offsets."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    location = S3Location.parse(uri)
     try:
-        fetch_object(uri, path)
+        client = _client(endpoint_url(), region())
+        # Unbuffered: what is written is what the reader finds.
+        with open(copy.path, "wb", buffering=0) as out:
+            tail = _get(client, location, f"bytes=-{TAIL_BYTES}", None)
+            size, etag = _object_size(tail), tail["ETag"].strip('"')
+            tail_from = size - int(tail["ContentLength"])
+            out.truncate(size)
+            _write_body(client, location, out, tail, tail_from, size, etag, None)
+            copy.tail_written(tail_from)
+            if tail_from > 0:
+                body = _get(client, location, f"bytes=0-{tail_from - 1}", etag)
+                _write_body(client, location, out, body, 0, tail_from, etag, copy.written)
+    except _Abandoned:
+        return
     except (ClientError, BotoCoreError, OSError) as exc:
-        raise _failure(exc, table, uri, display) from None
+        error = _failure(exc, table, uri, display)
+        copy.failed(error)
+        raise error from None
+    except BaseException as exc:
+        copy.failed(exc)
+        raise
 
 
-def fetch_object(uri: str, path: str, *, if_match: str | None = None) -> None:
-    """One GET streamed to `path`; a body that ends early is requested again. Raises botocore's
-    errors (requests were already retried by botocore) or OSError. `if_match`: the ETag the
-    object must still have (else S3 answers PreconditionFailed)."""
+def _get(client: Any, location: S3Location, byte_range: str | None, etag: str | None) -> dict[str, Any]:
+    """GetObject of a range (HTTP syntax) or the whole object, of the version with `etag` when given."""
+    options = {"Range": byte_range} if byte_range else {}
+    if etag:
+        options["IfMatch"] = f'"{etag}"'
+    try:
+        return dict(client.get_object(Bucket=location.bucket, Key=location.key, **options))
+    except Exception as exc:
+        # An empty object has no last bytes to give (416): ask for all of it.
+        if byte_range and byte_range.startswith("bytes=-") and "InvalidRange" in str(exc):
+            return _get(client, location, None, etag)
+        raise
+
+
+def _object_size(response: dict[str, Any]) -> int:
+    """The whole object's size: from Content-Range (bytes a-b/size) of a ranged answer."""
+    content_range = response.get("ContentRange")
+    return int(content_range.rsplit("/", 1)[1]) if content_range else int(response["ContentLength"])
+
+
+def _write_body(client: Any, location: S3Location, out: IO[bytes], response: dict[str, Any], start: int,
+                end: int, etag: str, on_written: Callable[[int], None] | None) -> None:
+    """Stream `response`'s body into out[start:end]; a body cut short is asked for again from where it
+    stopped, BODY_ATTEMPTS times in all. Raises botocore's errors or OSError."""
     from botocore.exceptions import BotoCoreError
 
-    location = S3Location.parse(uri)
+    position = start
     for attempt in range(1, BODY_ATTEMPTS + 1):
-        condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
-        response = _client(endpoint_url(), region()).get_object(Bucket=location.bucket, Key=location.key,
-                                                                **condition)
-        written = 0
         try:
-            with open(path, "wb") as out:
-                for chunk in response["Body"].iter_chunks(CHUNK_BYTES):
-                    out.write(chunk)
-                    written += len(chunk)
-            if written == response["ContentLength"]:
+            out.seek(position)
+            for chunk in response["Body"].iter_chunks(CHUNK_BYTES):
+                chunk = chunk[:end - position]
+                out.write(chunk)
+                position += len(chunk)
+                if on_written is not None:
+                    on_written(position)
+            if position >= end:
                 return
-            problem: Exception = OSError(f"got {written} of {response['ContentLength']} bytes of {uri}")
+            problem: Exception = OSError(f"got {position - start} of {end - start} bytes of "
+                                         f"s3://{location.bucket}/{location.key}")
         except (BotoCoreError, OSError) as exc:
             problem = exc
         if attempt == BODY_ATTEMPTS:
@@ -95,6 +191,19 @@ def fetch_object(uri: str, path: str, *, if_match: str | None = None) -> None:
         report("retry", what=f"an S3 request (GetObject {location.bucket}/{location.key}, body cut short)",
                error=_first_line(problem), delay=f"{_BACKOFF_SECONDS * attempt:.1f}s", attempt=attempt)
         time.sleep(_BACKOFF_SECONDS * attempt)
+        response = _get(client, location, f"bytes={position}-{end - 1}", etag)
+
+
+def fetch_object(uri: str, path: str, *, if_match: str | None = None) -> None:
+    """The whole object into `path`: one GET streamed; a body that ends early is asked for again from
+    where it stopped. Raises botocore's errors (requests were already retried by botocore) or OSError.
+    `if_match`: the ETag the object must still have (else S3 answers PreconditionFailed)."""
+    location = S3Location.parse(uri)
+    client = _client(endpoint_url(), region())
+    response = _get(client, location, None, if_match)
+    with open(path, "wb") as out:
+        _write_body(client, location, out, response, 0, int(response["ContentLength"]),
+                    if_match or response["ETag"].strip('"'), None)
 
 
 @lru_cache(maxsize=4)

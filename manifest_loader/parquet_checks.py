@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,13 +75,17 @@ def checksum_failure(exc: BaseException) -> bool:
     return "checksum" in text or "crc" in text
 
 
-def refuse_unreturnable_int96(path: str, display: str, table: str) -> None:
-    """Refuse INT96 timestamps (also inside structs) outside the years 1-9999, naming the column."""
+def refuse_unreturnable_int96(path: str, display: str, table: str,
+                              before_reading: Callable[[], None] | None = None) -> None:
+    """Refuse INT96 timestamps (also inside structs) outside the years 1-9999, naming the column.
+    `before_reading`: called before any page is read (only the footer is, when there is no INT96)."""
     parquet = pq.ParquetFile(path, coerce_int96_timestamp_unit="us")
     leaves = [parquet.schema.column(i).path for i in range(len(parquet.schema))
               if parquet.schema.column(i).physical_type == "INT96"]
     if not leaves:
         return
+    if before_reading is not None:
+        before_reading()
     tops = sorted({leaf.split(".")[0] for leaf in leaves})
     for group in range(parquet.num_row_groups):
         data = parquet.read_row_group(group, columns=tops)

@@ -1,6 +1,9 @@
-"""read_ahead: the thread that decodes the next batches while COPY sends the current one.
+"""What overlaps in a Redshift emulator load: read_ahead, the thread that decodes the next batches
+while COPY sends the current one, and fetch.LocalCopy, which lets a reader read the row groups of a
+staged object that are already downloaded.
 
-Pure Python and fast; the load through it is covered by every Redshift emulator test.
+Pure Python and fast; the load through them is covered by every Redshift emulator test, and a
+download cut short by tests/reliability/test_s3_faults.py.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections.abc import Generator
 
 import pytest
 
+from manifest_loader.errors import LoadFailed
+from manifest_loader.fetch import LocalCopy
 from manifest_loader.read_ahead import read_ahead
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("read_ahead_test", default="unset")
@@ -79,3 +84,38 @@ def test_a_consumer_that_stops_early_stops_and_closes_the_producer() -> None:
     stream.close()   # what happens when COPY fails and the driver drops the stream
     assert cleaned_up_in == ["reader"]
     assert not any(t.name == "reader" for t in threading.enumerate())
+
+
+def _waits(copy: LocalCopy, end: int) -> bool:
+    """Whether wait_for(end) is still blocked after a moment."""
+    waiter = threading.Thread(target=copy.wait_for, args=(end,), daemon=True)
+    waiter.start()
+    waiter.join(0.05)
+    return waiter.is_alive()
+
+
+def test_a_reader_waits_for_the_footer_then_only_for_the_bytes_it_needs() -> None:
+    copy = LocalCopy("/nonexistent", downloading=True)
+    assert _waits(copy, 0)                 # not even the footer yet
+    copy.tail_written(1000)                # bytes 1000.. (the tail) are in
+    assert not _waits(copy, 0)
+    assert _waits(copy, 1)
+    copy.written(400)
+    assert not _waits(copy, 400) and _waits(copy, 401)
+    copy.written(1000)
+    assert not _waits(copy, 5000)          # inside the tail: already there
+    copy.wait_all()
+
+
+def test_a_failed_download_raises_in_the_reader() -> None:
+    copy = LocalCopy("/nonexistent", downloading=True)
+    copy.tail_written(1000)
+    copy.failed(LoadFailed("table t: cannot read the staged object s3://b/k (f.parquet) from S3: reset"))
+    with pytest.raises(LoadFailed, match="cannot read the staged object"):
+        copy.wait_for(10)
+
+
+def test_a_local_file_never_waits() -> None:
+    copy = LocalCopy("/nonexistent")
+    copy.wait_for(10**12)
+    copy.wait_all()

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, Request
 from relkit import Emulator
 
 from manifest_loader.cli import main
@@ -181,3 +181,45 @@ def test_faults_beyond_the_retry_budget_while_loading_roll_back(emulator: Emulat
     assert again.exit_code == 0, again.output
     assert _contents(emulator) == {t: (first[t][0] + second[t][0], first[t][1] + second[t][1]) for t in first}
     _ledger_is_unique(emulator)
+
+
+def test_a_staged_object_cut_short_is_read_on_from_where_it_stopped(pg_database: str, faulty_s3: FaultProxy,
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redshift emulator fetches a staged object as its tail (the footer), then the rest from the
+    start, and reads row groups as they arrive: a body cut short is asked for again from the last
+    whole chunk it kept (a ranged GET of the same version: If-Match), and the loaded rows are
+    exactly the file's. (This proxy resets the connection after half the body, and the reset may
+    discard what had arrived, so where the retry starts is not asserted beyond that.)"""
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    manifest = tmp_path / "load" / "resume.yaml"
+    (manifest.parent / "data").mkdir(parents=True)
+    manifest.write_text("version: 1\nname: resume\ntarget: {warehouse: redshift, schema: resume}\n"
+                        "tables:\n  - name: big\n    source: data/big.parquet\n")
+    ids = list(range(1, 200_001))
+    # ~5.5 MB in 8 row groups: much more than the 64 KB tail, so the body comes in a GET of its own,
+    # and its first half holds whole 1 MB chunks that arrive before the cut.
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "label": [f"row {i} ✓" for i in ids]}),
+                   manifest.parent / "data" / "big.parquet", row_group_size=25_000, compression="none")
+    ranges: list[str] = []
+    versions: list[str | None] = []
+
+    def first_body_get(request: Request) -> bool:
+        if request.method != "GET" or "range" not in request.headers:
+            return False
+        ranges.append(request.headers["range"])
+        versions.append(request.headers.get("if-match"))
+        return request.headers["range"].startswith("bytes=0-") and len(ranges) <= 2
+
+    faulty_s3.configure(rate=1.0, kinds=("truncate",), only=first_body_get)
+    result = _apply(manifest, "redshift")
+    faulty_s3.configure(rate=0.0, only=None)
+    assert result.exit_code == 0, result.output
+    assert ranges[0] == "bytes=-65536" and ranges[1].startswith("bytes=0-"), ranges
+    start, end = ranges[2].removeprefix("bytes=").split("-")
+    assert int(start) % (1024 * 1024) == 0 and ranges[2].endswith(f"-{end}") and ranges[1].endswith(f"-{end}")
+    assert len(ranges) == 3 and versions[0] is None and versions[1] and versions[2] == versions[1], versions
+    assert "retrying an S3 request" in result.output
+    emulator = Emulator("redshift", tmp_path / "state", pg_database)
+    assert emulator.rows("SELECT count(*), sum(id), count(DISTINCT label) FROM resume.big") == [
+        (200_000, sum(ids), 200_000)]
