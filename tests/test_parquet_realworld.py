@@ -140,3 +140,33 @@ def test_a_column_duckdb_cannot_read_is_named_with_its_source_file(tmp_path: Pat
     # The fix works: written again with pyarrow's defaults, the file loads.
     pq.write_table(pq.read_table(files["bss"]), files["bss"])
     assert CliRunner().invoke(main, ["apply", str(manifest)]).exit_code == 0
+
+
+def test_footer_row_counts_follow_the_row_groups_and_refuse_a_row_group_at_odds_with_its_columns(
+        tmp_path: Path) -> None:
+    from parquet_footer import set_row_counts
+
+    from manifest_loader.footer_checks import FooterProblem, footer_rows
+
+    table = pa.table({"id": pa.array(range(6), pa.int32()),
+                      "tags": pa.array([[], ["a"], None, ["b", "c"], [], ["d"]], pa.list_(pa.string()))})
+    pq.write_table(table, tmp_path / "f.parquet", row_group_size=4)
+    set_row_counts(tmp_path / "f.parquet", file_rows=0)
+    metadata = pq.read_metadata(tmp_path / "f.parquet")
+    assert metadata.num_rows == 0
+    assert footer_rows(metadata, "f.parquet") == 6 == pq.read_table(tmp_path / "f.parquet").num_rows
+    for rows in (0, 9):   # fewer and more rows than the columns hold
+        pq.write_table(table, tmp_path / "g.parquet")
+        set_row_counts(tmp_path / "g.parquet", group_rows=rows)
+        with pytest.raises(FooterProblem, match=rf"g.parquet: row group 0 says it has {rows} rows but column "
+                                                r"id holds 6 values"):
+            footer_rows(pq.read_metadata(tmp_path / "g.parquet"), "g.parquet")
+
+
+def test_the_vendored_large_string_map_passes_2_gb_in_its_footer() -> None:
+    """tests/data/parquet/large_string_map.parquet is what make_large_string_map.py writes: 2.4 GB of
+    key strings in one row group, without the Arrow schema (so pyarrow reads them as 32-bit strings)."""
+    metadata = pq.read_metadata(Path(__file__).parent / "data" / "parquet" / "large_string_map.parquet")
+    chunk = metadata.row_group(0).column(1)
+    assert chunk.path_in_schema == "m.key_value.key" and chunk.total_uncompressed_size == 2_400_000_086
+    assert b"ARROW:schema" not in (metadata.metadata or {})
