@@ -78,11 +78,22 @@ def cloned(state: Path, stopped_template: LocalPostgres) -> Path:
 
 
 def cli(state: Path, *args: str, cwd: Path | None = None, timeout: float = 120,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env: dict[str, str] | None = None, python: tuple[str, ...] = ("-m", "manifest_loader.cli"),
+        ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in _ENV_DROPPED}
     environment.update({"MANIFEST_LOADER_STATE_DIR": str(state), "PYTHONPATH": str(REPO), **(env or {})})
-    return subprocess.run([sys.executable, "-m", "manifest_loader.cli", *args], cwd=cwd or state.parent,
+    return subprocess.run([sys.executable, *python, *args], cwd=cwd or state.parent,
                           env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+# Libraries a no-change apply on the Redshift emulator does without (docs/benchmarks.md, start-up): the
+# schema check (jsonschema_rs answers "valid"), the Snowflake side, SQLAlchemy (the run store is
+# sqlite3), S3 (local sources), query translation.
+_NOT_IMPORTED = ("jsonschema", "fakesnow", "snowflake", "duckdb", "sqlglot", "sqlalchemy", "boto3", "botocore")
+# The CLI, then the libraries of _NOT_IMPORTED the process imported, on stderr's last line.
+_SAY_IMPORTS = ("import atexit, runpy, sys; atexit.register(lambda: print('imported:', sorted({m.split('.')[0] "
+                f"for m in sys.modules}} & set({_NOT_IMPORTED!r})), file=sys.stderr)); "
+                "runpy.run_module('manifest_loader.cli', run_name='__main__', alter_sys=True)")
 
 
 def postmaster_pid(state: Path) -> int:
@@ -126,8 +137,10 @@ def test_apply_query_reapply_down_with_no_url_and_no_system_postgresql(state: Pa
                   "--format", "csv", env=hidden)
     assert counted.returncode == 0 and counted.stdout.splitlines() == ["count", "200"], counted.stderr
     assert "started at" not in counted.stderr                      # it kept running: nothing to start
-    again = cli(state, "apply", str(manifest), "--target-warehouse", "redshift", "--no-progress", env=hidden)
+    again = cli(state, "apply", str(manifest), "--target-warehouse", "redshift", "--no-progress", env=hidden,
+                python=("-c", _SAY_IMPORTS))
     assert again.returncode == 0 and again.stdout.startswith("No changes"), again.stdout + again.stderr
+    assert again.stderr.splitlines()[-1] == "imported: []", again.stderr
 
     pid = postmaster_pid(state)
     server = psutil.Process(pid)
