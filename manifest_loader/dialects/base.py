@@ -6,7 +6,7 @@ A dialect is its differences: subclasses override class attributes only (sqlglot
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -137,6 +137,7 @@ class Dialect:
         return not cls.plain_name(name) or cls.is_keyword(name)
 
     @classmethod
+    @lru_cache(maxsize=8192)   # the same few names, thousands of times in a large plan
     def quote(cls, name: str) -> str:
         """The identifier as SQL text: unquoted when that is valid, else double-quoted.
 
