@@ -232,7 +232,7 @@ def _schema_inputs() -> list[tuple[str, Any]]:
             continue   # not YAML or not UTF-8: the schema never sees it
         data, _, _ = interpolate_document(doc, env)
         inputs.append((_rel(manifest), data))
-    wrong: list[Any] = [None, True, 1.5, -1, "", "x\n", [], ["x", "x"], {"x": 1}]
+    wrong: list[Any] = [None, True, 1.5, -1, "", "x\n", [], ["x", "x"], {"x": 1}, 1.0, 2**70, float("nan")]
 
     def variants(node: Any) -> Any:
         if isinstance(node, dict):
