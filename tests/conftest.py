@@ -157,6 +157,32 @@ def s3_endpoint() -> Iterator[str]:
         yield server.endpoint_url
 
 
+#: In-process waits between botocore's S3 retries are this share of botocore's own.
+S3_BACKOFF_SCALE = 0.05
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _short_s3_backoff() -> Iterator[None]:
+    """Scale botocore's waits between S3 retries down 20-fold in the test process.
+
+    Its standard mode waits rand(0, 1) * 2**attempt s, so a request that fails five times (the
+    loader's retry budget) waits up to 15 s: the S3 fault tests spent over a minute asleep. Each
+    retry is still made and reported, and the budget is the same; the tests count retries and check
+    what a run ends with, never how long it waited. 0.05 is the scale newer botocore uses for errors
+    other than throttling. CLIs that tests start as subprocesses keep botocore's real waits.
+    """
+    from botocore.retries.standard import ExponentialBackoff
+
+    delay_amount = ExponentialBackoff.delay_amount
+
+    def shorter(self: ExponentialBackoff, context: Any) -> float:
+        return float(delay_amount(self, context)) * S3_BACKOFF_SCALE
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ExponentialBackoff, "delay_amount", shorter)
+        yield
+
+
 @pytest.fixture
 def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point boto3 (via environment variables) at moto and make sure bucket ``local`` exists."""

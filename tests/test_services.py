@@ -70,7 +70,8 @@ def _run_pg_test_without_postgres(ci: str | None) -> subprocess.CompletedProcess
         env["CI"] = ci
     node = f"{Path(__file__).resolve()}::test_pg_cluster_settings"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", node],
+        # -n 0: the one test in this process, not behind addopts' xdist workers.
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", node],
         cwd=_REPO_ROOT,
         env=env,
         capture_output=True,
