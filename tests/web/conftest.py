@@ -31,6 +31,23 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    """Playwright's expect() waits 5 s by default: too short for a run's first progress on a busy CI
+    machine (two xdist workers on two CPUs, each test's own `serve`). Give assertions the 30 s the
+    page's actions have (pagekit.watch); what they require is unchanged."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:       # the browser fixture reports it
+        yield
+        return
+    expect.set_options(timeout=30_000)
+    try:
+        yield
+    finally:
+        expect.set_options(timeout=5_000)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, launched once per module."""
