@@ -27,6 +27,7 @@ from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 from .copy_diagnosis import explain_copy_failure, with_sources
 from .duckdb_parquet import column_duckdb_cannot_read, rewrite_plainly, undecodable
 from .fakesnow_aggregates import install as exact_aggregates
+from .fakesnow_names import install as names_as_snowflake_takes_them
 
 DATABASE = "MANIFEST_LOADER"
 _LOCK_POLL_SECONDS = 0.5
@@ -53,6 +54,7 @@ class FakesnowWarehouse(Warehouse):
         # plan already says so in a note.
         logging.getLogger("sqlglot").setLevel(logging.ERROR)
         _patch_copy_into()
+        names_as_snowflake_takes_them()
 
         folder = target.fakesnow_path
         folder.mkdir(parents=True, exist_ok=True)

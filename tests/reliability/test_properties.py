@@ -302,6 +302,8 @@ identifiers = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1
 @example(table_name="a.b", column_name="$1")
 @example(table_name="e\u0301\u202e", column_name=":name")
 @example(table_name="ß", column_name="Straße café")
+@example(table_name="Øz'", column_name="it's")          # fakesnow pasted names into its status literal
+@example(table_name="$ab", column_name="$x y")          # and read "$ab" inside quotes as a session variable
 def test_any_accepted_name_round_trips_through_create_load_and_select(
         emulator: Emulator, tmp_path: Path, table_name: str, column_name: str) -> None:
     dialect = DIALECT[emulator.warehouse]
