@@ -62,6 +62,10 @@ def simulator_served(tmp_path: Path) -> Iterator[tuple[str, Simulator]]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        # A load into the Redshift emulator with no URL started the managed PostgreSQL, which
+        # outlives serve by design; stop it, or every run leaves a server behind.
+        subprocess.run([sys.executable, "-m", "manifest_loader.cli", "emulator", "down"], cwd=tmp_path, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
 
 
 def test_list_runs_switch_and_load_a_generation_run(browser: Any, simulator_served: tuple[str, Simulator]) -> None:
