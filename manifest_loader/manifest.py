@@ -73,6 +73,10 @@ class TableSpec:
     def override(self, column: str) -> ColumnOverride | None:
         return next((c for c in self.columns if c.name == column), None)
 
+    def warehouse_options(self, warehouse: str) -> Mapping[str, Any]:
+        """The table's options for one warehouse (its `redshift:` or `snowflake:` mapping)."""
+        return {"redshift": self.redshift, "snowflake": self.snowflake}.get(warehouse, {})
+
     def physical_design(self, warehouse: str) -> bool:
         """Whether the table asks for data placement on the warehouse (Redshift distribution, Snowflake
         clustering): what an emulator drops. A Redshift SORTKEY is not among them (the emulator indexes it)."""

@@ -24,7 +24,7 @@ Keys = Mapping[str, list[str]]
 
 def declared_keys(spec: TableSpec, warehouse: str) -> dict[str, list[str]]:
     """The table's keys by the manifest, for the target's warehouse: only the kinds it declares."""
-    physical = {"redshift": spec.redshift, "snowflake": spec.snowflake}.get(warehouse, {})
+    physical = spec.warehouse_options(warehouse)
     keys: dict[str, list[str]] = {
         "primary_key": list(spec.primary_key), "merge_keys": list(spec.merge_keys),
         "foreign_keys": [f"({', '.join(fk.columns)}) references {fk.ref_table} ({', '.join(fk.ref_columns)})"
