@@ -205,17 +205,30 @@ class Bench:
         self.pg(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         self.pg("CHECKPOINT")
 
+    def wants(self, name: str) -> bool:
+        """Whether --contenders (default: all) names this contender."""
+        return self.args.contenders is None or name in self.args.contenders.split(",")
+
     def apply_contenders(self) -> None:
         plain = importlib.util.find_spec("pandas") is not None and not self.args.quick
+        # ml_local reads the same local files raw ADBC reads, through a file:// stage on the same
+        # disk: the like-for-like comparison. The S3 ones read the source and stage on moto, which
+        # serves them in Python on the machine doing the load (docs/benchmarks.md, issue 18).
+        local_source = str(self.data.files[0].parent / "*.parquet")
         for name, checks, label in (
                 ("ml_checks", True, "manifest-loader apply, checks on (S3 stage)"),
+                ("ml_local", True, "manifest-loader apply, checks on, local Parquet, file:// stage"),
                 ("ml_nochecks", False, "manifest-loader apply, checks off (S3 stage)"),
                 *([("ml_plain", True, "manifest-loader apply, checks on, pandas hidden (a plain install)")]
                   if plain else [])):
+            if not self.wants(name):
+                continue
             folder = self.work / name
             folder.mkdir(exist_ok=True)
-            manifest = manifests.load_manifest(folder, name, self.s3_prefix,
-                                               f"s3://{services.BUCKET}/stage/{name}", checks)
+            local = name == "ml_local"
+            manifest = manifests.load_manifest(
+                folder, name, local_source if local else self.s3_prefix,
+                (folder / "stage").as_uri() if local else f"s3://{services.BUCKET}/stage/{name}", checks)
             env = self.env(DW_SIMULATOR_REDSHIFT_URL=self.svc.pg_url, MANIFEST_LOADER_STATE_DIR=str(folder / "state"))
             cli = [sys.executable, "-m", "benchmarks.without", "pandas", "--"] if name == "ml_plain" else self.cli
             argv = [*cli, "apply", str(manifest), "--progress", "none"]
@@ -225,6 +238,7 @@ class Bench:
                 self.drop(name)
                 services.delete_prefix(self.svc.s3_endpoint, f"stage/{name}/")
                 shutil.rmtree(folder / "state", ignore_errors=True)
+                shutil.rmtree(folder / "stage", ignore_errors=True)
 
             measured = self.run(result, argv, env, cwd=folder, expect="Loaded", reset=reset)
             self.finish(result, self.data.rows if measured else 0, self.pg_stats(name))
@@ -240,9 +254,12 @@ class Bench:
                 self.run_median(again, argv, env, folder, expect="No changes")
             self.drop(name)
             services.delete_prefix(self.svc.s3_endpoint, f"stage/{name}/")
+            shutil.rmtree(folder / "stage", ignore_errors=True)
 
     def psql(self) -> None:
         result = Result("psql", "psql \\copy, CSV on local disk (raw limit)", "postgres")
+        if not self.wants("psql"):
+            return
         psql = shutil.which("psql")
         if psql is None:
             result.error = "psql is not installed (Debian: postgresql-client)"
@@ -265,6 +282,8 @@ class Bench:
                          needs: tuple[str, ...] = (), sample: int | None = None,
                          verify: Callable[[], dict[str, Any]] | None = None, notes: str = "",
                          reset: Callable[[], None] | None = None) -> None:
+        if not self.wants(name):
+            return
         result = Result(name, label, group, sample=sample is not None and sample < self.data.rows, notes=notes)
         missing = [m for m in needs if importlib.util.find_spec(m) is None]
         if missing:
@@ -443,6 +462,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", help="comma-separated groups to run: postgres,snowflake,startup")
     parser.add_argument("--repeat", type=int, help="runs of each full-dataset contender; the fastest counts "
                                                    "(default 2, --quick 1)")
+    parser.add_argument("--contenders", help="comma-separated contenders to run within those groups "
+                                                 "(e.g. ml_checks,ml_local,adbc for an A/B of the load path)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one contender may take")
     return parser.parse_args(argv)
 

@@ -49,6 +49,11 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         if apply and name in r:
             out.append(_target(text, ratio(apply, r[name]), limit, at_least=True,
                                note=f"pandas hidden: {ratio(plain, r[name])}x" if ratio(plain, r[name]) else ""))
+    # The same comparison with the same input: apply reads the local files raw ADBC reads.
+    local = r.get("ml_local")
+    if local and "adbc" in r:
+        out.append(_target("apply (checks on) from the same local Parquet, file:// stage, ≥ 1.0x raw ADBC ingest",
+                           ratio(local, r["adbc"]), 1.0, at_least=True))
     dlt = r.get("dlt_parquet")
     if _ok(apply) and _ok(dlt) and apply.get("rss_mb") and dlt.get("rss_mb"):
         share = round(apply["rss_mb"] / dlt["rss_mb"], 3)
@@ -160,7 +165,8 @@ def markdown_run(payload: dict[str, Any]) -> str:
 def cross_run(payloads: list[dict[str, Any]]) -> str:
     """Peak RSS of apply across dataset sizes: memory must not grow with the data."""
     out = []
-    for name, what in (("ml_checks", "apply"), ("ml_plain", "apply with pandas hidden")):
+    for name, what in (("ml_checks", "apply"), ("ml_local", "apply from local Parquet"),
+                       ("ml_plain", "apply with pandas hidden")):
         points = [(p["rows"], _by_name(p).get(name, {}).get("rss_mb")) for p in payloads]
         points = [(rows, rss) for rows, rss in points if rss]
         if len(points) < 2:
