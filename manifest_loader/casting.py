@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +21,9 @@ from .fetch import local_copies
 from .fileuri import file_path
 from .parquet_checks import checksum_failure, open_verified, refuse_unreturnable_int96, verify_page_checksums
 from .storage import S3Location, s3_filesystem
+
+if TYPE_CHECKING:
+    from .footer_cache import FooterSchema
 
 # Smaller batches keep the ADBC driver's COPY buffers small: peak RSS of a 1M-row load fell
 # from 284 to 246 MB going from 65,536 to 16,384 rows, at the same speed (docs/benchmarks.md).
@@ -113,7 +116,7 @@ def _row_group_end(group: pq.RowGroupMetaData) -> int:
     return end
 
 
-def refuse_sub_microsecond(files: Iterable[tuple[str, str, pa.Schema]], table: str, target: str) -> None:
+def refuse_sub_microsecond(files: Iterable[tuple[str, str, FooterSchema]], table: str, target: str) -> None:
     """Stop a load whose nanosecond timestamps a microsecond target would cut without a word.
 
     For targets that read the files themselves (the Snowflake emulator's COPY INTO on DuckDB),
@@ -121,7 +124,7 @@ def refuse_sub_microsecond(files: Iterable[tuple[str, str, pa.Schema]], table: s
     only, one row group at a time, before the COPY. (path, display, footer schema) per file.
     """
     for path, display, schema in files:
-        names = [f.name for f in schema if t.is_timestamp(f.type) and f.type.unit == "ns"]
+        names = [f.name for f in schema if f.nanoseconds]
         if not names:
             continue
         # INT96 (Spark's legacy timestamps) at microseconds, as the warehouses read it: at

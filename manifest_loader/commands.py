@@ -64,7 +64,7 @@ def validate(manifest_path: str | Path, warehouse: str | None = None,
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)
-    return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache(writable=False))
+    return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache())
 
 
 def validate_text(raw: bytes, folder: Path, name: str, warehouse: str | None = None,
@@ -94,23 +94,26 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
 
     from .apply import read_for_plan, read_target
     from .plan import build_plan
-    from .render import Renderer
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)
-    resolved = resolve(manifest, target.kind, cache=target.footer_cache(writable=False))
-    renderer = Renderer(target.dialect, templates_dir)
+    resolved = resolve(manifest, target.kind, cache=target.footer_cache())
+    renderer = target.renderer(manifest, templates_dir)
     incremental = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
     if against_ledger:
         loaded, drifts = read_target(target, renderer, resolved)
         plan = build_plan(resolved, target, renderer, loaded=loaded, drifts=drifts)
         held = {name: frozenset(loaded.get(name, set())) for name in incremental}
-        return replace(plan, ledger_held=held), target   # marks beside the files; not fingerprinted
-    if not read_ledger:
-        return build_plan(resolved, target, renderer), target
-    reading = read_for_plan(target, renderer, resolved)
-    plan = build_plan(resolved, target, renderer, drifts=reading.drifts)
-    return replace(plan, ledger_held=reading.held, ledger_note=reading.note), target   # fingerprint: files, drift
+        plan = replace(plan, ledger_held=held)   # marks beside the files; not fingerprinted
+    elif not read_ledger:
+        plan = build_plan(resolved, target, renderer)
+    else:
+        reading = read_for_plan(target, renderer, resolved)
+        plan = build_plan(resolved, target, renderer, drifts=reading.drifts)
+        plan = replace(plan, ledger_held=reading.held, ledger_note=reading.note)   # fingerprint: files, drift
+    if renderer.cache is not None:
+        renderer.cache.save()
+    return plan, target
 
 
 def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_dir: Path | None = None,

@@ -26,8 +26,6 @@ from .table_keys import declared_keys, encode
 from .target import Target
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from .drift import TableDrift
 
 
@@ -313,7 +311,8 @@ class _Builder:
         for kind in ("json", "binary"):
             if any(c.type.name == kind for c in table.columns):
                 notes += self.note(kind)
-        if table.files and _holds_map(table.files[0].schema, {c.name for c in table.columns}):
+        loaded = {c.name for c in table.columns}
+        if table.files and any(c.holds_map for c in table.files[0].schema if c.name in loaded):
             notes += self.note("map")
         notes += table.notes
         notes += file_shape_notes(self.dialect, [f.size for f in table.files])
@@ -557,19 +556,3 @@ def _step_dict(step: Step) -> dict[str, Any]:
     return {"number": step.number, "action": step.action, "table": step.table, "template": step.template,
             "transactional": step.transactional, "sql": display_sql(step.sql),
             "parameters": [dict(row) for row in step.params], "notes": list(step.notes)}
-
-
-def _holds_map(schema: pa.Schema, loaded: set[str]) -> bool:
-    """Whether a loaded column is a MAP, or holds one inside a list or struct."""
-    import pyarrow.types as t
-
-    def has(kind: pa.DataType) -> bool:
-        if t.is_map(kind):
-            return True
-        if t.is_list(kind) or t.is_large_list(kind) or t.is_fixed_size_list(kind):
-            return has(kind.value_type)
-        if t.is_struct(kind):
-            return any(has(field.type) for field in kind)
-        return False
-
-    return any(field.name in loaded and has(field.type) for field in schema)

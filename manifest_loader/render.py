@@ -12,13 +12,16 @@ import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from .dialects import Dialect
 from .errors import TemplateNotFound
 from .resources import resource_dir
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from .render_cache import RenderCache
 
 
 @dataclass(frozen=True)
@@ -28,28 +31,34 @@ class Rendered:
     param_names: tuple[str, ...] = ()
 
 
-class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+@functools.cache
+def compiled_templates_class() -> type[jinja2.FileSystemBytecodeCache]:
     """Jinja's cache of compiled templates, in its per-user folder (`$TMPDIR/_jinja2-cache-<uid>`,
     mode 0700 and owned by the user, which Jinja checks). Compiling a template costs about 2 ms,
     in every process, for each of the dozen or more a plan renders; an entry is used only for the
     same template file with the same text, Python and Jinja. One that cannot be read or written
-    only costs that time again."""
+    only costs that time again. (Made on first use: Jinja is imported only when a statement is
+    rendered, since render_cache.py answers the others.)"""
+    import jinja2
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:   # a damaged entry (pickle, marshal and OS errors alike): compile again
-            bucket.reset()
+    class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:   # a damaged entry (pickle, marshal and OS errors alike): compile again
+                bucket.reset()
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    return CompiledTemplates
 
 
 @functools.cache
 def _compiled_templates() -> jinja2.BytecodeCache | None:
     try:
-        return _CompiledTemplates()
+        return compiled_templates_class()()
     except (OSError, RuntimeError):   # no safe per-user folder here: compile every time
         return None
 
@@ -71,12 +80,21 @@ class _Params:
 
 
 class Renderer:
-    """Templates for one dialect, with an optional user folder searched first."""
+    """Templates for one dialect, with an optional user folder searched first; `cache` remembers
+    what was rendered (render_cache.py), so the same statement is not rendered twice."""
 
-    def __init__(self, dialect: type[Dialect], user_dir: Path | None = None):
+    def __init__(self, dialect: type[Dialect], user_dir: Path | None = None, cache: RenderCache | None = None):
         self.dialect = dialect
         self.roots = [p for p in (user_dir, resource_dir("templates")) if p is not None]
-        self.env = jinja2.Environment(
+        self.cache = cache
+        self._found: dict[str, tuple[str, Path] | None] = {}
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        import jinja2
+
+        dialect = self.dialect
+        env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(p) for p in self.roots]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,   # SQL, not HTML: escaping is the ident filter's and param()'s job
@@ -86,10 +104,10 @@ class Renderer:
             auto_reload=False,   # one plan renders hundreds of statements: load each template once
             bytecode_cache=_compiled_templates(),
         )
-        self._found: dict[str, tuple[str, Path] | None] = {}
-        self.env.filters["ident"] = dialect.quote
-        self.env.filters["sql_string"] = functools.partial(sql_string, backslashes=dialect.string_backslash_escapes)
-        self.env.globals["qualified"] = lambda *parts: ".".join(dialect.quote(p) for p in parts)
+        env.filters["ident"] = dialect.quote
+        env.filters["sql_string"] = functools.partial(sql_string, backslashes=dialect.string_backslash_escapes)
+        env.globals["qualified"] = lambda *parts: ".".join(dialect.quote(p) for p in parts)
+        return env
 
     def has(self, op: str) -> bool:
         return self._find(op) is not None
@@ -119,12 +137,19 @@ class Renderer:
 
     def render(self, op: str, **context: Any) -> Rendered:
         """Render one operation; a miss names every path searched."""
+        cache = self.cache
+        key = cache.key(op, context) if cache is not None else None
+        if cache is not None and key is not None and (known := cache.get(key)) is not None:
+            return Rendered(*known)
         name, root = self._located(op)
         params = _Params(self.dialect.paramstyle)
         template = self.env.get_template(name)
         sql = template.render(param=params.placeholder, dialect=self.dialect, **context)
         label = name if root == self.roots[-1] else str(root / name)
-        return Rendered(_tidy(sql), label, tuple(params.names))
+        rendered = Rendered(_tidy(sql), label, tuple(params.names))
+        if cache is not None and key is not None:
+            cache.put(key, (rendered.sql, rendered.template, rendered.param_names))
+        return rendered
 
 
 def sql_string(value: str, *, backslashes: bool = False) -> str:

@@ -17,7 +17,7 @@ from .footer_cache import FooterCache
 from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
 from .manifest import Manifest, TableSpec, say_substituted
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
-from .types import PortableType, TypeProblem, accepts, common_override, compatible_types, infer_from_arrow, widen
+from .types import PortableType, accepts, common_override, compatible_types, widen
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -165,11 +165,10 @@ def _columns(spec: TableSpec, files: list[SourceFile], manifest: Manifest,
     unsupported: set[str] = set()   # reported once here; not also "NULL in every row"
     seen: dict[str, list[tuple[PortableType, SourceFile]]] = {}   # each type a column has, and a file with it
     for field in first.schema:
-        try:
-            inferred[field.name] = infer_from_arrow(field.type)
-        except TypeProblem as exc:
-            problems.append(doc.problem((*where, "source"), f"column '{field.name}' in {first.display}: {exc}"))
-            inferred[field.name] = None
+        inferred[field.name] = field.portable
+        if field.problem is not None:
+            problems.append(doc.problem((*where, "source"), f"column '{field.name}' in {first.display}: "
+                                        f"{field.problem}"))
             unsupported.add(field.name)
         origin[field.name] = first
         if inferred[field.name] is not None:
@@ -267,10 +266,7 @@ def _drift_problems(spec: TableSpec, first: SourceFile, other: SourceFile,
             problems.append(doc.problem(where, f"column '{field.name}' is in {other.display} but not in "
                                         f"{first.display}; all files of a table need the same columns"))
             continue
-        try:
-            ptype = infer_from_arrow(field.type)
-        except TypeProblem:
-            continue
+        ptype = field.portable
         if ptype is None:
             continue
         if inferred[field.name] is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .fileuri import file_path, is_file_uri
-from .footer_cache import Footer, FooterCache
+from .footer_cache import Footer, FooterCache, FooterColumn, FooterSchema
 from .globbing import expand
 from .storage import S3Location, s3_client, s3_filesystem
 
@@ -35,7 +35,7 @@ class SourceFile:
     size: int
     rows: int
     content_hash: str     # "sha256:<hex>" for local files, "etag:<etag>" for objects used in place
-    schema: pa.Schema
+    schema: FooterSchema  # the columns and their portable types
     # min and max of the signed-integer columns, from the footer's statistics (where every row group has them)
     int_ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -230,7 +230,38 @@ def footer_of(metadata: pq.FileMetaData, display: str = "the file") -> Footer:
         bounds = [_bounds(c) for c in chunks]
         if bounds and None not in bounds:
             ranges[name] = (min(b[0] for b in bounds), max(b[1] for b in bounds))   # type: ignore[index]
-    return Footer(rows, schema, int_ranges=ranges)
+    return Footer(rows, columns_of(schema), int_ranges=ranges)
+
+
+def columns_of(schema: pa.Schema) -> FooterSchema:
+    """Each column's portable type (or why it has none), as resolve and plan need them."""
+    import pyarrow.types as t
+
+    from .types import TypeProblem, infer_from_arrow
+
+    columns = []
+    for column in schema:
+        kind = column.type
+        nanoseconds = t.is_timestamp(kind) and kind.unit == "ns"
+        try:
+            portable, problem = infer_from_arrow(kind), None
+        except TypeProblem as exc:
+            portable, problem = None, str(exc)
+        columns.append(FooterColumn(column.name, portable, problem, _holds_map(kind), nanoseconds))
+    return FooterSchema(tuple(columns))
+
+
+def _holds_map(kind: pa.DataType) -> bool:
+    """Whether a type is a MAP, or holds one inside a list or struct."""
+    import pyarrow.types as t
+
+    if t.is_map(kind):
+        return True
+    if t.is_list(kind) or t.is_large_list(kind) or t.is_fixed_size_list(kind):
+        return _holds_map(kind.value_type)
+    if t.is_struct(kind):
+        return any(_holds_map(field.type) for field in kind)
+    return False
 
 
 def _bounds(chunk: pq.ColumnChunkMetaData) -> tuple[int, int] | None:

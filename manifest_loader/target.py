@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import registry
 from .dialects import Dialect
@@ -22,6 +23,9 @@ from .manifest import Manifest
 from .registry import URL_ENV, TargetKind
 from .state import STATE_ENV, state_dir
 from .urls import mask_url, url_secrets
+
+if TYPE_CHECKING:
+    from .render import Renderer
 
 __all__ = ["STATE_ENV", "URL_ENV", "Target", "has_server", "mask_url", "resolve_target", "state_dir",
            "url_secrets", "with_server"]
@@ -76,7 +80,23 @@ class Target:
 
     def footer_cache(self, *, writable: bool = True) -> FooterCache:
         """Footers of source files already read, under the state dir (shared by every target)."""
-        return FooterCache(self.state / "footers", writable=writable)
+        return FooterCache(self.cache_dir / "footers", writable=writable)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where commands keep what they read and rendered, for the next command: the state dir."""
+        return self.state
+
+    def renderer(self, manifest: Manifest, templates_dir: Path | None = None) -> Renderer:
+        """The renderer of the manifest's statements for this target, remembering what it rendered
+        under the state dir (render_cache.py; the caller saves it)."""
+        from .render import Renderer
+        from .render_cache import render_cache
+
+        renderer = Renderer(self.dialect, templates_dir)
+        owner = f"{manifest.path.absolute()}\0{self.kind.name}"
+        renderer.cache = render_cache(self.cache_dir / "rendered", owner, self.dialect, renderer.roots)
+        return renderer
 
 
 def with_server(target: Target, notify: Callable[[str], None] | None = None, env: Mapping[str, str] | None = None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -73,3 +76,57 @@ def test_a_hash_computed_later_is_remembered(tmp_path: Path, hash_content: bool)
         assert cache.get(FooterCache.local_identity(data)).sha256 is not None   # type: ignore[union-attr]
     else:
         assert described.content_hash == "sha256:" + remembered.sha256   # type: ignore[operator]
+
+
+def test_an_entry_other_code_wrote_is_a_miss(tmp_path: Path) -> None:
+    data, cache = tmp_path / "t.parquet", FooterCache(tmp_path / "footers")
+    write(data, [1, 2])
+    describe_source(data.as_uri(), "t.parquet", cache=cache)
+    (entry,) = (tmp_path / "footers").iterdir()
+    raw = json.loads(entry.read_bytes())
+    raw["rows"] = 99
+    entry.write_text(json.dumps(raw))
+    assert describe_source(data.as_uri(), "t.parquet", cache=cache).rows == 99   # this code's entry: a hit
+    raw["code"] = "0" * 16   # the types inferred by another version of the loader
+    entry.write_text(json.dumps(raw))
+    assert describe_source(data.as_uri(), "t.parquet", cache=cache).rows == 2
+
+
+def test_the_cache_keeps_what_resolve_and_plan_read_from_the_schema(tmp_path: Path) -> None:
+    data, cache = tmp_path / "t.parquet", FooterCache(tmp_path / "footers")
+    pq.write_table(pa.table({
+        "id": pa.array([1], pa.int32()), "price": pa.array([1], pa.decimal128(12, 2)),
+        "at": pa.array([1], pa.timestamp("ns")), "tags": pa.array([{"a": 1}], pa.map_(pa.string(), pa.int64())),
+        "nothing": pa.array([None], pa.null()), "huge": pa.array([1], pa.decimal256(40, 2))}), data)
+    first = describe_source(data.as_uri(), "t.parquet", cache=cache)
+    again = describe_source(data.as_uri(), "t.parquet", cache=cache)
+    assert cache.get(FooterCache.local_identity(data)) is not None
+    assert again.schema == first.schema
+    columns = {c.name: c for c in again.schema}
+    assert [str(c.portable) for c in again.schema] == ["integer", "decimal(12,2)", "timestamp", "json", "None",
+                                                       "None"]
+    assert columns["at"].nanoseconds and not columns["id"].nanoseconds
+    assert columns["tags"].holds_map and not columns["price"].holds_map
+    assert columns["huge"].problem is not None and "decimal(40,2)" in columns["huge"].problem
+    assert columns["nothing"].problem is None
+
+
+def test_plan_answered_from_the_cache_imports_no_pyarrow(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    write(folder / "data" / "t.parquet", [1, 2, 3])
+    (folder / "m.yaml").write_text("version: 1\nname: m\ntarget: {warehouse: redshift}\n"
+                                   "tables:\n  - {name: t, source: data/t.parquet, primary_key: [id]}\n")
+    env = {**os.environ, "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state"),
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_STAGE_BUCKET"):
+        env.pop(name, None)
+    script = ("import sys; from manifest_loader.cli import main\n"
+              "try:\n    main(['plan', sys.argv[1], '--offline'])\nexcept SystemExit as exit:\n"
+              "    assert not exit.code, exit.code\n"
+              "print('pyarrow imported' if 'pyarrow' in sys.modules else 'no pyarrow')")
+    outputs = [subprocess.run([sys.executable, "-c", script, str(folder / "m.yaml")], env=env, capture_output=True,
+                              text=True, check=True).stdout for _ in range(2)]
+    assert outputs[0].endswith("pyarrow imported\n")   # the first plan reads the footer
+    assert outputs[1].endswith("no pyarrow\n")
+    assert outputs[0].removesuffix("pyarrow imported\n") == outputs[1].removesuffix("no pyarrow\n")

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from manifest_loader.cli import main
 from manifest_loader.commands import make_plan
+from manifest_loader.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -31,6 +32,7 @@ TARGETS = {
     "fakesnow": ("snowflake", {}),
 }
 SQLGLOT_DIALECT = {"postgres": "postgres", "redshift": "redshift", "snowflake": "snowflake", "fakesnow": "snowflake"}
+STATE_CACHES = Target.__dict__["cache_dir"]
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|\$\d+|(?<![:\w]):\w+")
 
 
@@ -41,8 +43,10 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
+    # The state dir above is a name the plans print; the caches plan keeps go to the test's folder.
+    monkeypatch.setattr(Target, "cache_dir", property(lambda _: tmp_path / "cache"))
     for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
                  "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -50,7 +54,8 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @pytest.mark.parametrize("manifest", EXAMPLES, ids=str)
-def test_plan_matches_golden(manifest: Path, target: str, update_golden: bool, in_repo: None) -> None:
+def test_plan_matches_golden(manifest: Path, target: str, update_golden: bool, in_repo: None,
+                             tmp_path: Path) -> None:
     warehouse, extra = TARGETS[target]
     # --offline: the golden text must not depend on what listens on the URLs' ports here.
     result = CliRunner().invoke(main, ["plan", str(manifest), "--target-warehouse", warehouse, "--offline"],
@@ -64,6 +69,11 @@ def test_plan_matches_golden(manifest: Path, target: str, update_golden: bool, i
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), f"missing {golden}; run pytest --update-golden"
     assert text == golden.read_text(encoding="utf-8")
+    # Planned again, the footers and statements come from the caches the first plan kept: the same text.
+    again = CliRunner().invoke(main, ["plan", str(manifest), "--target-warehouse", warehouse, "--offline"],
+                               env=_env(extra))
+    assert any((tmp_path / "cache" / "rendered").iterdir())
+    assert again.output == text
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -88,10 +98,12 @@ def test_plan_output_is_byte_identical(fmt: str, in_repo: None) -> None:
     assert first.output == second.output
 
 
-def test_plan_writes_nothing(tmp_path: Path, in_repo: None) -> None:
+def test_plan_writes_nothing_but_its_caches(tmp_path: Path, in_repo: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Target, "cache_dir", STATE_CACHES)   # in the state dir, as in use
     state = tmp_path / "state"
     result = CliRunner().invoke(main, ["plan", "manifests/ecommerce.yaml", "--target-warehouse", "snowflake"],
                                 env={**_env({}), "MANIFEST_LOADER_STATE_DIR": str(state),
                                      "DW_SIMULATOR_STAGE_BUCKET": ""})
     assert result.exit_code == 0, result.output
-    assert not state.exists()
+    # No stage, no database, no run record: only what it read (footers) and rendered, for the next plan.
+    assert sorted(p.name for p in state.iterdir()) == ["footers", "rendered"]

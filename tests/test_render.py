@@ -100,7 +100,7 @@ def test_string_literals_hold_any_value(dialect: str) -> None:
 
 
 def test_a_changed_template_is_compiled_again(tmp_path: Path) -> None:
-    # Compiled templates are cached across processes (render._CompiledTemplates): an edit, even one
+    # Compiled templates are cached across processes (render.compiled_templates_class): an edit, even one
     # that keeps the file's size and mtime, must reach the next plan.
     (tmp_path / "postgres").mkdir()
     template = tmp_path / "postgres" / "delete_all.sql.j2"
@@ -117,9 +117,9 @@ def test_a_changed_template_is_compiled_again(tmp_path: Path) -> None:
 def test_a_damaged_compiled_template_is_compiled_again(tmp_path: Path) -> None:
     import jinja2
 
-    from manifest_loader.render import _CompiledTemplates
+    from manifest_loader.render import compiled_templates_class
 
-    cache = _CompiledTemplates(str(tmp_path / "cache"))
+    cache = compiled_templates_class()(str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "x.sql.j2").write_text("SELECT {{ 1 + 1 }}")

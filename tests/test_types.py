@@ -136,7 +136,7 @@ def test_type_matrix_parquet_file_infers_every_column(tmp_path) -> None:
     assert described.size == path.stat().st_size
     assert described.content_hash.startswith("sha256:") and len(described.digest) == 64
     assert described.schema.names == list(datasets.TYPE_MATRIX_COLUMNS)
-    inferred = {f.name: str(infer_from_arrow(f.type)) for f in described.schema}
+    inferred = {f.name: str(f.portable) for f in described.schema}
     assert inferred == MATRIX_EXPECTED
 
 
@@ -144,7 +144,7 @@ def test_all_null_parquet_column_infers_none(tmp_path) -> None:
     path = datasets.write_parquet(datasets.all_null_table(), tmp_path / "nulls.parquet")
     described = describe_source(path.as_uri(), "nulls.parquet", hash_content=False)
     assert described.content_hash == "sha256:not-computed"
-    assert {f.name: infer_from_arrow(f.type) for f in described.schema} == \
+    assert {f.name: f.portable for f in described.schema} == \
         {"id": PortableType("bigint"), "nothing": None}
 
 
