@@ -76,11 +76,12 @@ def resolve(manifest: Manifest, kind: TargetKind, *, hash_content: bool = True,
     doc = manifest.doc
     problems += _identifier_problems(manifest, dialect)
     resolved: dict[str, ResolvedTable] = {}
+    real_folder = manifest.folder.resolve()
     for spec in manifest.tables:
         where = ("tables", spec.index)
         try:
-            files = describe_sources(list_sources(spec.source, manifest.folder), hash_content=hash_content,
-                                     cache=cache)
+            files = describe_sources(list_sources(spec.source, manifest.folder, real_folder=real_folder),
+                                     hash_content=hash_content, cache=cache)
         except SourceProblem as exc:
             problems.append(doc.problem((*where, "source"), str(exc)))
             continue

@@ -66,14 +66,15 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def list_sources(source: str, manifest_folder: Path) -> list[Listed]:
+def list_sources(source: str, manifest_folder: Path, *, real_folder: Path | None = None) -> list[Listed]:
     """(uri, display) of every Parquet file a source names, sorted for a stable plan.
 
     A relative path is read from the manifest's folder and may not leave it through `..` or a
     symlink (a checked-in manifest must not pick up files elsewhere by accident). An absolute
     path, a `file://` URI or a `${VAR}`-rooted path (interpolated to an absolute one before this
     sees it) names data kept elsewhere on purpose, such as a simulator's data root: it is read
-    where it is.
+    where it is. `real_folder` is `manifest_folder.resolve()` when the caller already knows it (a
+    manifest of 200 tables spent 5% of its plan resolving its folder again for each).
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
         raise SourceProblem(f"source {source!r} contains a control character (newline, tab, NUL, ...); "
@@ -87,7 +88,8 @@ def list_sources(source: str, manifest_folder: Path) -> list[Listed]:
                             "a file:// URI or an s3:// URL")
     if Path(source).is_absolute():
         return _list_local(source, Path(source), None)
-    return _list_local(source, manifest_folder.resolve() / source, manifest_folder.resolve())
+    root = real_folder or manifest_folder.resolve()
+    return _list_local(source, root / source, root)
 
 
 def _list_local(source: str, pattern: Path, root: Path | None) -> list[Listed]:
