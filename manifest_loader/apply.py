@@ -6,6 +6,7 @@ every path, so a failed load is never forgotten; the data itself commits or roll
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from .progress import Progress
 from .render import Renderer
 from .resolve import ResolvedManifest, resolve
 from .run_log import metadata_url, open_run_log
-from .stage import remove_staged, stage_plan
+from .stage import remove_staged, start_staging
+from .staged_gate import staged_gate
 from .target import Target, has_server, resolve_target, with_server
 from .warehouses import connect
 from .warehouses.base import Warehouse
@@ -266,24 +268,34 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
         if not force and not drifts and not needs_work(resolved, loaded):
             # No message here: the caller says "No changes" once (ApplyResult.changed is False).
             return ApplyResult(run_id, False, plan, target)
-        staged = stage_plan(plan, progress)
-        if one_shot:
-            # Everything alive now (modules, the plan) lives until the process ends: keep the
-            # collector from walking it again and again while batches stream (4.5% of a 10M-row
-            # load's CPU went to full collections, py-spy, docs/benchmarks.md). Not in a server,
-            # where garbage frozen here would never be collected.
-            gc.freeze()
-
-        def after_lock(expected: dict[str, set[str]] = ledger) -> None:
-            if read_ledger(connection, target, renderer) != expected:
-                raise StaleLedger
-
+        staging = start_staging(plan, progress)
+        # Where the loader streams the staged objects itself, the load starts now and reads each
+        # object once it is staged; elsewhere the warehouse reads the stage, so it must be complete.
+        streams = target.kind.streams_staged_objects
         try:
-            outcomes = Execution(plan, connection, run_id, progress, after_lock,
-                                 versions=staged.version_ids).run()
-        except StaleLedger:
-            progress.event("message", message="another apply changed the ledger while waiting; planning again")
-            continue
+            if not streams:
+                staging.finish()
+            if one_shot:
+                # Everything alive now (modules, the plan) lives until the process ends: keep the
+                # collector from walking it again and again while batches stream (4.5% of a 10M-row
+                # load's CPU went to full collections, py-spy, docs/benchmarks.md). Not in a server,
+                # where garbage frozen here would never be collected.
+                gc.freeze()
+
+            def after_lock(expected: dict[str, set[str]] = ledger) -> None:
+                if read_ledger(connection, target, renderer) != expected:
+                    raise StaleLedger
+
+            try:
+                with staged_gate(staging.ready) if streams else contextlib.nullcontext():
+                    outcomes = Execution(plan, connection, run_id, progress, after_lock,
+                                         versions=staging.result.version_ids,
+                                         before_commit=staging.finish if streams else lambda: None).run()
+            except StaleLedger:
+                progress.event("message", message="another apply changed the ledger while waiting; planning again")
+                continue
+        finally:
+            staging.close()
         return ApplyResult(run_id, True, plan, target, list(outcomes.values()))
     raise LoadFailed("other applies kept changing the target while this one waited", hint="apply again")
 

@@ -40,6 +40,8 @@ class Execution:
     # Called right after the lock is taken: raises if another apply changed the ledger meanwhile.
     after_lock: Callable[[], None] = lambda: None
     versions: Mapping[str, str] = field(default_factory=dict)   # staged key -> S3 VersionId
+    # Called before the commit: waits for staging still going on (staged_gate.py), raising its failure.
+    before_commit: Callable[[], object] = lambda: None
     outcomes: dict[str, TableOutcome] = field(default_factory=dict)
 
     def run(self) -> dict[str, TableOutcome]:
@@ -62,6 +64,7 @@ class Execution:
                 self._step(step)
                 if step.action == "lock":
                     self.after_lock()
+            self.before_commit()
             pause_point("commit")
             self.warehouse.commit()
         except BaseException:

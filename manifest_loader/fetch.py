@@ -26,6 +26,7 @@ from typing import IO, Any
 from .errors import LoadFailed
 from .fileuri import file_path
 from .run_events import report, submit, watch_retries
+from .staged_gate import wait_staged
 from .storage import S3Location, endpoint_url, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
@@ -101,6 +102,8 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
                 assert pending is not None
                 (copy, download), pending = pending, start(index + 1) if index + 1 < len(uris) else None
                 try:
+                    if download is None:
+                        wait_staged(uri)   # a file:// object may still be being staged
                     yield uri, display, copy
                     if download is not None:
                         download.result()   # the last bytes (after the last row group) are in too
@@ -121,6 +124,7 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
 
     location = S3Location.parse(uri)
     try:
+        wait_staged(uri)   # the object may still be being staged (staged_gate.py)
         client = _client(endpoint_url(), region())
         # Unbuffered: what is written is what the reader finds.
         with open(copy.path, "wb", buffering=0) as out:

@@ -107,43 +107,70 @@ _PERSISTED = "S3 kept failing after retries: check the endpoint (AWS_ENDPOINT_UR
 
 def stage_plan(plan: Plan, progress: Progress) -> StageResult:
     """Put every file of the plan on the stage (and the local mirror the emulator reads)."""
-    files = [f for t in plan.tables for f in t.files]
+    return start_staging(plan, progress).finish()
+
+
+def start_staging(plan: Plan, progress: Progress) -> Staging:
+    """Start putting the plan's files on the stage, STAGE_THREADS at a time, and return at once:
+    `Staging.ready` waits for one object, `finish` for all of them."""
     if plan.stage.startswith("s3://"):
         _preflight(plan.stage)
-    result = StageResult()
-    progress.event("stage_start", files=len(files), bytes=sum(f.source.size for f in files), stage=plan.stage)
+    return Staging(plan, progress)
 
-    def put(staged: StagedFile) -> bool:
-        uploaded = _put(staged, result)
+
+class Staging:
+    """The plan's files being staged in a pool of threads. A load that reads the staged objects
+    itself (the Redshift emulator's, fetch.py) starts before staging ends and waits for each
+    object as it comes to it (`ready`, through staged_gate.py); `finish` reports every file and
+    raises the first failure in the plan's order. `close` stops what is not staged yet."""
+
+    def __init__(self, plan: Plan, progress: Progress):
+        self.plan, self.progress, self.result = plan, progress, StageResult()
+        files = [f for t in plan.tables for f in t.files]
+        progress.event("stage_start", files=len(files), bytes=sum(f.source.size for f in files), stage=plan.stage)
+        pause_point("stage")
+        self._pool = ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="manifest-loader-stage")
+        # One upload per staged object: two files with the same content share it.
+        self._pending: dict[str, Future[bool]] = {}
+        self._by_load_uri: dict[str, str] = {}
+        for staged in files:
+            self._by_load_uri[staged.load_uri] = staged.staged_uri
+            if staged.staged_uri not in self._pending:
+                self._pending[staged.staged_uri] = submit(self._pool, self._put, staged)   # in this run's context
+
+    def _put(self, staged: StagedFile) -> bool:
+        uploaded = _put(staged, self.result)
         if staged.load_uri != staged.staged_uri:
             _mirror(staged)
         return uploaded
 
-    pause_point("stage")
-    with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="manifest-loader-stage") as pool:
-        # One upload per staged object: two files with the same content share it.
-        pending: dict[str, Future[bool]] = {}
-        for staged in files:
-            if staged.staged_uri not in pending:
-                pending[staged.staged_uri] = submit(pool, put, staged)   # in this run's context
+    def ready(self, uri: str) -> None:
+        """Wait until the object a load reads at `uri` (its load or staged URI) is staged; raises
+        the error staging it ended with."""
+        self._pending[self._by_load_uri.get(uri, uri)].result()
+
+    def finish(self) -> StageResult:
         try:
             reported: set[str] = set()
-            for table in plan.tables:
+            for table in self.plan.tables:
                 # Reported in the plan's order; the first failure in that order is raised.
                 for staged in table.files:
-                    uploaded = pending[staged.staged_uri].result() and staged.staged_uri not in reported
+                    uploaded = self._pending[staged.staged_uri].result() and staged.staged_uri not in reported
                     reported.add(staged.staged_uri)
-                    result.uploaded += uploaded
-                    result.skipped += not uploaded
-                    result.bytes_uploaded += staged.source.size if uploaded else 0
-                    progress.event("stage_file", table=table.name, bytes=staged.source.size, uploaded=uploaded)
-                if by_dialect(plan.dialect).copy_manifest_file and table.files:
+                    self.result.uploaded += uploaded
+                    self.result.skipped += not uploaded
+                    self.result.bytes_uploaded += staged.source.size if uploaded else 0
+                    self.progress.event("stage_file", table=table.name, bytes=staged.source.size, uploaded=uploaded)
+                if by_dialect(self.plan.dialect).copy_manifest_file and table.files:
                     _put_bytes(copy_manifest_uri(table.files), copy_manifest_body(table.files))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    progress.event("stage_done", uploaded=result.uploaded, skipped=result.skipped)
-    return result
+        finally:
+            self.close()
+        self.progress.event("stage_done", uploaded=self.result.uploaded, skipped=self.result.skipped)
+        return self.result
+
+    def close(self) -> None:
+        """Wait for the objects being put; drop those not started (each is written whole or not at all)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _preflight(stage: str) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConnectionFailed, ConstraintViolation, LoadFailed, QueryFailed
+from ..errors import ConnectionFailed, ConstraintViolation, LoaderError, LoadFailed, QueryFailed
 from ..plan import STAGING_SUFFIX, Step, not_null_hint
 from ..progress import Progress
 from ..sql_position import postgres_position
@@ -196,7 +196,7 @@ class PostgresWarehouse(Warehouse):
                 stream = batches(files, source_names, schema, step.table or "", remember)
                 for batch in checker.checked(stream, lambda: reading["file"]) if checker else stream:
                     yield reading["file"], batch
-            except LoadFailed:
+            except LoaderError:   # says what failed (a staging failure too: staged_gate.py)
                 raise
             except Exception as exc:
                 raise LoadFailed(f"table {step.table}: reading {reading['file']} failed: "
@@ -214,7 +214,7 @@ class PostgresWarehouse(Warehouse):
                         yield batch
                         rows += batch.num_rows
                         on_rows(rows)
-            except LoadFailed as exc:
+            except LoaderError as exc:
                 current["failure"] = exc
                 raise
 
@@ -229,11 +229,11 @@ class PostgresWarehouse(Warehouse):
             schema_name = None if staging else self.target.dialect.stored_name(self.target.schema)
             return self.session.ingest(self.target.dialect.stored_name(into), reader, db_schema=schema_name,
                                        temporary=staging)
-        except LoadFailed:
+        except LoaderError:
             raise
         except Exception as exc:
             cause = current["failure"] or exc.__cause__ or exc.__context__
-            if isinstance(cause, LoadFailed):
+            if isinstance(cause, LoaderError):
                 raise cause from None
             if _CONNECTION_LOST.search(str(exc)):
                 raise ConnectionFailed(f"lost the connection to the Redshift emulator at {self.target.display_url} "

@@ -68,18 +68,18 @@ def test_a_file_swapped_after_planning_fails_the_apply(setup: tuple[Emulator, Pa
     swapped = tmp_path / "swapped.parquet"
     _write(swapped, [7, 8, 9])
     assert swapped.stat().st_size == source.stat().st_size and file_sha256(swapped) != file_sha256(source)
-    real_stage = apply_module.stage_plan
+    real_stage = apply_module.start_staging
 
     def swap_then_stage(*args: object, **kwargs: object) -> object:
         source.write_bytes(swapped.read_bytes())      # between plan and stage
         return real_stage(*args, **kwargs)            # type: ignore[arg-type]
 
-    monkeypatch.setattr(apply_module, "stage_plan", swap_then_stage)
+    monkeypatch.setattr(apply_module, "start_staging", swap_then_stage)
     with pytest.raises(LoadFailed) as caught:
         apply(manifest)
     assert "data/items.parquet changed since it was planned" in str(caught.value)
     assert "swap.items" not in emulator.snapshot()          # nothing loaded, not even the table
-    monkeypatch.setattr(apply_module, "stage_plan", real_stage)
+    monkeypatch.setattr(apply_module, "start_staging", real_stage)
     assert apply(manifest).changed                          # planned again: loads the file as it is now
     assert _ids(emulator) == [7, 8, 9]
     assert not apply(manifest).changed
@@ -102,3 +102,46 @@ def test_a_replaced_staged_object_is_not_trusted(setup: tuple[Emulator, Path], t
         file_path(staged).write_bytes(forged.read_bytes())
     apply(manifest, force=True)
     assert _ids(emulator) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("setup", [("redshift", "file")], indirect=True, ids=["redshift-file"])
+def test_the_load_starts_while_staging_goes_on_and_a_late_failure_loads_nothing(
+        setup: tuple[Emulator, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redshift emulator streams the staged objects itself: its COPY starts once the first
+    is staged (stage.Staging, staged_gate.py), not after the last. A later object that fails
+    staging then stops the load under way, and the transaction leaves nothing behind."""
+    import threading
+
+    from manifest_loader import stage
+    from manifest_loader.progress import Progress
+
+    emulator, manifest = setup
+    data = manifest.parent / "data"
+    _write(data / "more.parquet", [4, 5, 6])
+    manifest.write_text(manifest.read_text().replace("data/items.parquet", "data/*.parquet"), encoding="utf-8")
+    loading = threading.Event()
+
+    class Watching(Progress):
+        def event(self, kind: str, **fields: object) -> None:
+            if kind == "table_start":
+                loading.set()
+            super().event(kind, **fields)
+
+    real_put = stage._put
+    seen: dict[str, bool] = {}
+
+    def put_more_late(staged: stage.StagedFile, result: stage.StageResult) -> bool:
+        if staged.source.display.endswith("more.parquet"):
+            seen["load started first"] = loading.wait(timeout=30)
+            _write(data / "more.parquet", [7, 8, 9])    # changed since planning: staging it fails
+        return real_put(staged, result)
+
+    monkeypatch.setattr(stage, "_put", put_more_late)
+    with pytest.raises(LoadFailed) as caught:
+        apply(manifest, progress=Watching())
+    assert seen == {"load started first": True}
+    assert "data/more.parquet changed since it was planned" in str(caught.value)
+    assert "swap.items" not in emulator.snapshot()          # the rows of items.parquet were rolled back
+    monkeypatch.setattr(stage, "_put", real_put)
+    assert apply(manifest).changed
+    assert _ids(emulator) == [1, 2, 3, 7, 8, 9]
