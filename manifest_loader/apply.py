@@ -18,8 +18,9 @@ from . import saved_plan as saved
 from .drift import TableDrift, check_existing_tables, compare_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
-from .manifest import load_manifest
-from .plan import LEDGER_TABLE, Plan, build_plan, plan_to_dict
+from .ledger_read import EarlyRead, LedgerReading, read_ledger, read_ledger_and_rows
+from .manifest import Manifest, load_manifest
+from .plan import Plan, build_plan, plan_to_dict
 from .progress import Progress
 from .render import Renderer
 from .resolve import ResolvedManifest, resolve
@@ -52,18 +53,6 @@ class ApplyResult:
     @property
     def bytes(self) -> int:
         return sum(t.bytes for t in self.tables)
-
-
-def read_ledger(warehouse: Warehouse, target: Target, renderer: Renderer) -> dict[str, set[str]]:
-    """Content hashes per table that the target's ledger says are loaded."""
-    dialect = target.dialect
-    if not warehouse.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(LEDGER_TABLE)):
-        return {}
-    sql = renderer.render("ledger_select", schema=target.schema, table=LEDGER_TABLE).sql
-    loaded: dict[str, set[str]] = {}
-    for table_name, content_hash in warehouse.execute(sql):
-        loaded.setdefault(table_name, set()).add(content_hash)
-    return loaded
 
 
 @dataclass
@@ -122,8 +111,7 @@ def read_target(target: Target, renderer: Renderer,
         connection.close()
 
 
-def changed_outside(warehouse: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer,
-                    loaded: Mapping[str, set[str]], progress: Progress) -> dict[str, set[str]]:
+def changed_outside(resolved: ResolvedManifest, reading: LedgerReading, progress: Progress) -> dict[str, set[str]]:
     """The ledger, without the tables whose row count no longer matches what it recorded.
 
     Someone (or a query that committed, before queries were sandboxed) deleted or added rows:
@@ -131,19 +119,11 @@ def changed_outside(warehouse: Warehouse, resolved: ResolvedManifest, target: Ta
     an append or merge table cannot be rebuilt from its current files, so the apply stops and
     says why.
     """
-    dialect = target.dialect
-    if not loaded:
-        return dict(loaded)
-    sql = renderer.render("ledger_rows", schema=target.schema, table=LEDGER_TABLE).sql
-    recorded = {name: int(rows or 0) for name, rows in warehouse.execute(sql)}
-    checked = dict(loaded)
+    checked = dict(reading.loaded)
     for table in resolved.tables:
-        if table.name not in loaded or table.name not in recorded:
+        if table.name not in reading.held:
             continue
-        exists = warehouse.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(table.name))
-        held = int(warehouse.execute(renderer.render("count_rows", schema=target.schema, table=table.name).sql)
-                   [0][0]) if exists else 0
-        expected = recorded[table.name]
+        held, expected = reading.held[table.name], reading.recorded[table.name]
         if held == expected or (table.spec.mode == "merge" and 0 < held <= expected):
             continue   # a merge replaces rows by key: it may hold fewer rows than it was sent
         if table.spec.mode == "append" and held > expected:
@@ -192,8 +172,27 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    resolved = resolve(manifest, target.kind, cache=target.footer_cache())
     renderer = Renderer(target.dialect, templates_dir)
+    # The target is opened and its ledger read while the sources are listed (ledger_read.py).
+    # Not where that would start a managed emulator (below, before the run is recorded), nor for
+    # an embedded database this process holds once at a time (a connection still opening when a
+    # manifest problem ends this apply would hold the file against the next one).
+    early = None if (target.url is None and target.managed) or target.kind.in_process_lock else EarlyRead(
+        target, renderer, [t.name for t in manifest.tables], progress, lock_timeout, counts=not force)
+    try:
+        return _apply(manifest, target, renderer, early, templates_dir=templates_dir, force=force,
+                      generation_run=generation_run, progress=progress, lock_timeout=lock_timeout, env=env,
+                      saved_plan=saved_plan, one_shot=one_shot)
+    finally:
+        if early is not None:
+            early.discard()   # when the load never took the connection over: close it
+
+
+def _apply(manifest: Manifest, target: Target, renderer: Renderer, early: EarlyRead | None, *,
+           templates_dir: Path | None, force: bool, generation_run: str | None, progress: Progress,
+           lock_timeout: float, env: Mapping[str, str] | None, saved_plan: Mapping[str, Any] | None,
+           one_shot: bool) -> ApplyResult:
+    resolved = resolve(manifest, target.kind, cache=target.footer_cache())
     link = None
     if generation_run:
         from .simulator.link import check_link
@@ -223,12 +222,17 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
     events = run_events.attach(progress)   # S3 retries deep below reach this run's progress, and no other
     try:
-        connection = connect(target, progress, lock_timeout)
+        reading: LedgerReading | None = None
+        if early is not None:
+            connection, reading = early.result()
+        else:
+            connection = connect(target, progress, lock_timeout)
         if target.kind.compat_layer:
             # Redshift functions and STL views on the emulator; its own transaction, skipped when current.
             compat.ensure_installed(connection, templates_dir,
                                     warn=lambda message: progress.event("message", message=message))
-        result = _load(connection, resolved, target, renderer, run_id, force, progress, one_shot, saved_plan)
+        result = _load(connection, resolved, target, renderer, run_id, force, progress, one_shot, saved_plan,
+                       reading)
     except LoaderError as exc:
         store.finish(run_id, "failed", error=str(exc))
         if connection is not None and target.kind.compat_layer:
@@ -254,11 +258,17 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
 
 
 def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, renderer: Renderer, run_id: str,
-          force: bool, progress: Progress, one_shot: bool, saved_plan: Mapping[str, Any] | None) -> ApplyResult:
+          force: bool, progress: Progress, one_shot: bool, saved_plan: Mapping[str, Any] | None,
+          reading: LedgerReading | None) -> ApplyResult:
+    """`reading`: the ledger and row counts read as the connection opened (EarlyRead), else read here."""
     drifts = check_existing_tables(connection, resolved, target, renderer)
     for _ in range(MAX_STALE_RETRIES):
-        ledger = read_ledger(connection, target, renderer)
-        loaded = ledger if force else changed_outside(connection, resolved, target, renderer, ledger, progress)
+        if reading is None:
+            reading = LedgerReading(read_ledger(connection, target, renderer)) if force else \
+                read_ledger_and_rows(connection, target, renderer, [t.name for t in resolved.tables])
+        ledger = reading.loaded
+        loaded = ledger if force else changed_outside(resolved, reading, progress)
+        reading = None   # planning again after another apply committed reads it again
         plan = build_plan(resolved, target, renderer, loaded=None if force else loaded, drifts=drifts)
         if saved_plan is not None:
             saved.check(saved_plan, plan_to_dict(plan))   # the ledger as it is now
@@ -268,6 +278,11 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
         if not force and not drifts and not needs_work(resolved, loaded):
             # No message here: the caller says "No changes" once (ApplyResult.changed is False).
             return ApplyResult(run_id, False, plan, target)
+        if one_shot:
+            # The CLI kept the collector off while it started (cli._short_lived): on for staging and
+            # the load, with what start-up left alive frozen out of its walks (see the freeze below).
+            gc.freeze()
+            gc.enable()
         staging = start_staging(plan, progress)
         # Where the loader streams the staged objects itself, the load starts now and reads each
         # object once it is staged; elsewhere the warehouse reads the stage, so it must be complete.

@@ -177,6 +177,25 @@ def test_unreachable_database_is_a_clean_error(workspace: Path, monkeypatch: pyt
     assert "pw-Secret-9" not in result.output and "Traceback" not in result.output
 
 
+def test_a_source_problem_is_not_held_up_by_a_server_that_does_not_answer(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # apply opens the target while it lists the sources (ledger_read.EarlyRead): a manifest
+    # problem found meanwhile is reported at once, not after the connection attempt gives up.
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()   # accepts the TCP connection, never answers the PostgreSQL start-up
+        monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", f"postgresql://loader@127.0.0.1:{silent.getsockname()[1]}/dev")
+        for path in (workspace.parent / "data" / "ecommerce" / "orders").glob("*.parquet"):
+            path.unlink()
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["apply", str(workspace)])
+        assert result.exit_code == 2 and "source 'data/ecommerce/orders/'" in result.output, result.output
+        assert time.monotonic() - started < 10
+
+
 def test_missing_bucket_names_bucket(workspace: Path, redshift_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DW_SIMULATOR_STAGE_BUCKET", "s3://no-such-bucket/x")
     with pytest.raises(LoadFailed, match="bucket 'no-such-bucket' does not exist"):

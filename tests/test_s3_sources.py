@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+import pyarrow.parquet as pq
 import pytest
 from loadkit import ROOT, count, fingerprints, parquet_columns, warehouse_columns
 
@@ -56,6 +57,18 @@ def test_s3_sources_load_without_passing_through_local_disk(s3_manifest: Path, w
     assert not any(p.is_file() for p in (state / "mirror").rglob("*"))
     # What the footers said is remembered by ETag: the re-apply reads none of them again.
     assert len(list((state / "footers").iterdir())) == 2
+    assert not apply(s3_manifest, warehouse).changed
+    # What the listing must still see on a re-apply: an object removed, added back, overwritten.
+    client, folder = boto3.client("s3"), ROOT / "manifests" / "data" / "ecommerce" / "customers"
+    client.delete_object(Bucket="local", Key="raw/customers/part-1.parquet")
+    first = pq.read_metadata(folder / "part-0.parquet").num_rows
+    assert apply(s3_manifest, warehouse).changed and count(s3_manifest, "customers", warehouse) == first
+    client.upload_file(str(folder / "part-1.parquet"), "local", "raw/customers/part-1.parquet")
+    assert apply(s3_manifest, warehouse).changed and count(s3_manifest, "customers", warehouse) == 200
+    fewer = s3_manifest.parent / "fewer.parquet"
+    pq.write_table(pq.read_table(folder / "part-1.parquet").slice(0, 10), fewer)
+    client.upload_file(str(fewer), "local", "raw/customers/part-1.parquet")
+    assert apply(s3_manifest, warehouse).changed and count(s3_manifest, "customers", warehouse) == first + 10
     assert not apply(s3_manifest, warehouse).changed
 
 
