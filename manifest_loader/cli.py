@@ -6,7 +6,6 @@ Exit codes: 0 success (for apply also "no changes"), 1 the load or a connection 
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Callable
@@ -57,7 +56,8 @@ def _fail(exc: BaseException, exit_code: int, text: str) -> None:
 
 
 def _short_lived() -> None:
-    """For a command that exits within a second (plan, validate): no cyclic garbage collection.
+    """For a command that exits within a second (plan, validate; apply until its load starts, where
+    apply._load turns collection on): no cyclic garbage collection.
     What such a command allocates is bounded by its manifest and freed at exit, and the collector's
     passes over the import-time heap cost it about a tenth of its time. Collection resumes when the
     command ends (for callers that go on: tests, the API)."""
@@ -228,23 +228,7 @@ def apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, for
     With --json, stderr is JSON Lines only, ending with exactly one final event (run_succeeded,
     unchanged or run_failed: run id, rows, error, hint, exit code), and stdout stays empty.
     """
-    # Until the load starts (apply turns it on there), the collector is off: a no-change apply is
-    # mostly imports (boto3, pyarrow, the driver), which make many objects and no garbage, and the
-    # collector's walks over them took ~10% of that CPU. Back on when this returns (tests call it
-    # in-process).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _apply(manifest, warehouse, templates_dir, force, generation_run, progress_mode, no_progress, json_events,
-               lock_timeout, saved_plan)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _apply(manifest: Path, warehouse: str | None, templates_dir: Path | None, force: bool,
-           generation_run: str | None, progress_mode: str, no_progress: bool, json_events: bool, lock_timeout: float,
-           saved_plan: Path | None) -> None:
+    _short_lived()   # until the load starts, where apply._load turns collection back on
     from .commands import apply as run
     from .progress import JsonProgress, make_progress, outcome_event
 
