@@ -13,6 +13,13 @@ EXIT_LOAD_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+def close_matches(word: str, possibilities: list[str], n: int = 1) -> list[str]:
+    """difflib's close matches, for "did you mean"; difflib is imported only when a name is wrong."""
+    from difflib import get_close_matches
+
+    return get_close_matches(word, possibilities, n=n)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One mistake in a manifest, located as precisely as we can."""

@@ -7,7 +7,6 @@ Checks that need the Parquet schemas or the target dialect live in `resolve.py`.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -17,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
-from .errors import ManifestError, Problem
+from .errors import ManifestError, Problem, close_matches
 from .interpolate import interpolate_document
 from .schema_errors import schema_problems
+from .schema_memo import SchemaMemo
+from .state import state_dir
 from .types import PortableType, TypeProblem, parse_type
 from .urls import mask_url
 from .yamlpos import JsonPath, PositionedDocument, json_path, load_positioned
@@ -144,7 +145,8 @@ def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] 
         raise ManifestError([version_problem])
     data, interpolated, problems = interpolate_document(doc, env)
     substituted = _substitutions(doc, interpolated, data)
-    problems += say_substituted(schema_problems(data, doc), substituted)
+    memo = SchemaMemo(state_dir(env, file) / "valid", file)
+    problems += say_substituted(schema_problems(data, doc, memo), substituted)
     # Values whose ${VAR} failed still hold the reference text; checking them would only add noise.
     unresolved = {p.path for p in problems}
     problems += say_substituted(_semantic_problems_tolerant(data, doc, interpolated, unresolved,
@@ -311,7 +313,7 @@ def _foreign_key_problems(tables: list[dict[str, Any]], doc: PositionedDocument)
             ref = fk["references"]
             where = ("tables", i, "foreign_keys", j)
             if ref["table"] not in names:
-                close = difflib.get_close_matches(ref["table"], sorted(names), n=1)
+                close = close_matches(ref["table"], sorted(names), n=1)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 problems.append(doc.problem((*where, "references", "table"),
                                             f"foreign key references unknown table '{ref['table']}'; "

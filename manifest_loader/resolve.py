@@ -8,11 +8,10 @@ is everything `build_plan` needs, so planning itself stays pure.
 from __future__ import annotations
 
 import builtins
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import ManifestError, Problem
+from .errors import ManifestError, Problem, close_matches
 from .footer_cache import FooterCache
 from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
 from .manifest import Manifest, TableSpec, say_substituted
@@ -140,7 +139,7 @@ def _one_of(names: list[str]) -> str:
 def _did_you_mean(name: str, available: list[str]) -> str:
     """The text "did you mean 'x'? " for a near miss (case-insensitive first), else an empty string."""
     folded = [a for a in available if a.lower() == name.lower()]
-    close = folded or difflib.get_close_matches(name, available, n=1)
+    close = folded or close_matches(name, available, n=1)
     return f"did you mean '{close[0]}'? " if close else ""
 
 

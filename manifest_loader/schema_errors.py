@@ -13,18 +13,19 @@ agree on every manifest of the corpus.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem
+from .errors import Problem, close_matches
 from .resources import manifest_schema
 from .yamlpos import JsonPath, PositionedDocument
 
 if TYPE_CHECKING:
     import jsonschema_rs
     from jsonschema.exceptions import ValidationError
+
+    from .schema_memo import SchemaMemo
 
 _JSON_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
                     "integer": "an integer", "number": "a number", "boolean": "true or false",
@@ -96,7 +97,7 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
         for key in instance:
             if key in allowed:
                 continue
-            close = difflib.get_close_matches(key, allowed, n=1)
+            close = close_matches(key, allowed, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(allowed)}"
             yield doc.problem((*path, key), f"unknown key '{key}'; {hint}", key=True)
         return
@@ -107,7 +108,7 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
                 continue
             # `tabels:` is one mistake: its unknown-key problem already asks "did you mean 'tables'?".
             if schema.get("additionalProperties") is False and any(
-                    k not in allowed and difflib.get_close_matches(k, allowed, n=1) == [key] for k in instance):
+                    k not in allowed and close_matches(k, allowed, n=1) == [key] for k in instance):
                 continue
             yield doc.problem(path, f"missing required key '{key}'")
         return
@@ -120,7 +121,7 @@ def _problems_for(error: ValidationError, doc: PositionedDocument) -> Iterator[P
     if kind == "enum":
         allowed = error.validator_value
         message = f"{instance!r} is not one of {_quoted(allowed)}"
-        close = difflib.get_close_matches(str(instance), [str(v) for v in allowed], n=1)
+        close = close_matches(str(instance), [str(v) for v in allowed], n=1)
         if close:
             message += f"; did you mean {close[0]!r}?"
         elif path and path[-1] == "mode":
@@ -196,9 +197,14 @@ def fast_valid(data: Any) -> bool:
         return False
 
 
-def schema_problems(data: Any, doc: PositionedDocument) -> list[Problem]:
-    """Every schema violation of `data`, positioned in `doc`."""
+def schema_problems(data: Any, doc: PositionedDocument, memo: SchemaMemo | None = None) -> list[Problem]:
+    """Every schema violation of `data`, positioned in `doc`; `memo` knows the version of the
+    manifest last found valid (schema_memo.py), which needs no validator."""
+    if memo is not None and memo.holds(data):
+        return []
     if fast_valid(data):
+        if memo is not None:
+            memo.remember(data)
         return []
     from jsonschema import Draft202012Validator
 

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from manifest_loader.cli import main
 from manifest_loader.commands import make_plan
+from manifest_loader.state import state_dir
 from manifest_loader.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ def in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
     # The state dir above is a name the plans print; the caches plan keeps go to the test's folder.
     monkeypatch.setattr(Target, "cache_dir", property(lambda _: tmp_path / "cache"))
+    monkeypatch.setattr("manifest_loader.manifest.state_dir", lambda env, start: tmp_path / "cache")
     for name in ("DW_SIMULATOR_REDSHIFT_URL", "DW_SIMULATOR_SNOWFLAKE_URL", "DW_SIMULATOR_STAGE_BUCKET",
                  "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -100,10 +102,12 @@ def test_plan_output_is_byte_identical(fmt: str, in_repo: None) -> None:
 
 def test_plan_writes_nothing_but_its_caches(tmp_path: Path, in_repo: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Target, "cache_dir", STATE_CACHES)   # in the state dir, as in use
+    monkeypatch.setattr("manifest_loader.manifest.state_dir", state_dir)
     state = tmp_path / "state"
     result = CliRunner().invoke(main, ["plan", "manifests/ecommerce.yaml", "--target-warehouse", "snowflake"],
                                 env={**_env({}), "MANIFEST_LOADER_STATE_DIR": str(state),
                                      "DW_SIMULATOR_STAGE_BUCKET": ""})
     assert result.exit_code == 0, result.output
-    # No stage, no database, no run record: only what it read (footers) and rendered, for the next plan.
-    assert sorted(p.name for p in state.iterdir()) == ["footers", "rendered"]
+    # No stage, no database, no run record: only what it read (footers), rendered and found valid, for
+    # the next plan.
+    assert sorted(p.name for p in state.iterdir()) == ["footers", "rendered", "valid"]
