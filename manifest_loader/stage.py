@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,14 +122,21 @@ def start_staging(plan: Plan, progress: Progress) -> Staging:
 class Staging:
     """The plan's files being staged in a pool of threads. A load that reads the staged objects
     itself (the Redshift emulator's, fetch.py) starts before staging ends and waits for each
-    object as it comes to it (`ready`, through staged_gate.py); `finish` reports every file and
-    raises the first failure in the plan's order. `close` stops what is not staged yet."""
+    object as it comes to it (`ready`, through staged_gate.py); `finish` waits for the rest and
+    raises the first failure in the plan's order. Each file is reported (`stage_file`) once it
+    and every file before it in the plan's order are staged, from the thread that staged the
+    last of them, so progress shows staging while the load runs. `close` stops what is not
+    staged yet."""
 
     def __init__(self, plan: Plan, progress: Progress):
         self.plan, self.progress, self.result = plan, progress, StageResult()
-        files = [f for t in plan.tables for f in t.files]
+        self._order = [(t.name, f) for t in plan.tables for f in t.files]
+        files = [f for _, f in self._order]
         progress.event("stage_start", files=len(files), bytes=sum(f.source.size for f in files), stage=plan.stage)
         pause_point("stage")
+        self._lock = threading.Lock()
+        self._reported_upto = 0                  # _order[:_reported_upto] are reported
+        self._uploads_reported: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="manifest-loader-stage")
         # One upload per staged object: two files with the same content share it.
         self._pending: dict[str, Future[bool]] = {}
@@ -137,12 +145,30 @@ class Staging:
             self._by_load_uri[staged.load_uri] = staged.staged_uri
             if staged.staged_uri not in self._pending:
                 self._pending[staged.staged_uri] = submit(self._pool, self._put, staged)   # in this run's context
+        for future in list(self._pending.values()):
+            future.add_done_callback(lambda _: self._report_staged())
 
     def _put(self, staged: StagedFile) -> bool:
         uploaded = _put(staged, self.result)
         if staged.load_uri != staged.staged_uri:
             _mirror(staged)
         return uploaded
+
+    def _report_staged(self) -> None:
+        """Report the files staged so far, in the plan's order, each once."""
+        with self._lock:
+            while self._reported_upto < len(self._order):
+                table, staged = self._order[self._reported_upto]
+                future = self._pending[staged.staged_uri]
+                if not future.done() or future.cancelled() or future.exception() is not None:
+                    return
+                uploaded = future.result() and staged.staged_uri not in self._uploads_reported
+                self._uploads_reported.add(staged.staged_uri)
+                self.result.uploaded += uploaded
+                self.result.skipped += not uploaded
+                self.result.bytes_uploaded += staged.source.size if uploaded else 0
+                self._reported_upto += 1
+                self.progress.event("stage_file", table=table, bytes=staged.source.size, uploaded=uploaded)
 
     def ready(self, uri: str) -> None:
         """Wait until the object a load reads at `uri` (its load or staged URI) is staged; raises
@@ -151,16 +177,10 @@ class Staging:
 
     def finish(self) -> StageResult:
         try:
-            reported: set[str] = set()
+            for _, staged in self._order:
+                self._pending[staged.staged_uri].result()   # the first failure in the plan's order
+            self._report_staged()
             for table in self.plan.tables:
-                # Reported in the plan's order; the first failure in that order is raised.
-                for staged in table.files:
-                    uploaded = self._pending[staged.staged_uri].result() and staged.staged_uri not in reported
-                    reported.add(staged.staged_uri)
-                    self.result.uploaded += uploaded
-                    self.result.skipped += not uploaded
-                    self.result.bytes_uploaded += staged.source.size if uploaded else 0
-                    self.progress.event("stage_file", table=table.name, bytes=staged.source.size, uploaded=uploaded)
                 if by_dialect(self.plan.dialect).copy_manifest_file and table.files:
                     _put_bytes(copy_manifest_uri(table.files), copy_manifest_body(table.files))
         finally:
