@@ -309,6 +309,10 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
             except StaleLedger:
                 progress.event("message", message="another apply changed the ledger while waiting; planning again")
                 continue
+            except LoaderError:
+                if streams:
+                    staging.raise_failure()   # a stage that failed is why the load did (S3 gone, a file changed)
+                raise
         finally:
             staging.close()
         return ApplyResult(run_id, True, plan, target, list(outcomes.values()))

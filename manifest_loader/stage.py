@@ -188,6 +188,17 @@ class Staging:
         self.progress.event("stage_done", uploaded=self.result.uploaded, skipped=self.result.skipped)
         return self.result
 
+    def raise_failure(self) -> None:
+        """Raise the first failure in the plan's order of the objects staged so far, once those
+        being put are done; the rest are not started. For a load that failed while staging went
+        on: a stage that failed (S3 gone, a file changed) explains it, so that is what is said."""
+        self.close()
+        for _, staged in self._order:
+            future = self._pending[staged.staged_uri]
+            error = None if future.cancelled() else future.exception()
+            if error is not None:
+                raise error from None
+
     def close(self) -> None:
         """Wait for the objects being put; drop those not started (each is written whole or not at all)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
