@@ -83,7 +83,12 @@ class TargetKind:
     # A manifest's Redshift SORTKEY as an index (the `create_sortkey_index` template), where the
     # emulator has no sort order of its own to give range filters and merge joins on those columns.
     sortkey_as_index: bool = False
-    # Notes `plan` prints where this target departs from the warehouse it stands for, by topic.
+    # Planner settings for a user's query (SET LOCAL in its read-only transaction), where the
+    # server's defaults would plan an analytical query as the warehouse it stands for never does;
+    # `query` shows the "query_settings" note with them.
+    query_settings: Mapping[str, str] = field(default_factory=dict)
+    # Notes `plan` (and, for "query_settings", `query`) prints where this target departs from the
+    # warehouse it stands for, by topic.
     plan_notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -150,6 +155,13 @@ REDSHIFT_EMULATOR = TargetKind(
     streams_staged_objects=True,
     compat_layer=True, translates_queries=True, ignores_physical=True, analyzes_after_load=True,
     sortkey_as_index=True,
+    # PostgreSQL misestimated TPC-H Q21's anti-join at one row and ran its EXISTS as a nested loop
+    # over the 6M-row lineitem per outer row: no answer in 300 s at scale factor 1. Without nested
+    # loops (still taken where no other join can answer: PostgreSQL only discourages them) it answered
+    # in 6 s; 4 MB per hash or sort made it and Q18 spill to disk in 30-80 batches. Redshift joins by
+    # hash or merge (a nested loop is an alert there) and gives a query slot GBs, not 4 MB.
+    # docs/benchmarks.md, "Query performance on loaded data".
+    query_settings={"enable_nestloop": "off", "work_mem": "256MB"},
     plan_notes={
         "copy": "emulated: the loader streams the staged objects into COPY FROM STDIN "
                 "(binary); real Redshift reads them from S3 itself",
@@ -160,6 +172,9 @@ REDSHIFT_EMULATOR = TargetKind(
                    "use it; there is no sort order on disk, and INTERLEAVED is compound here)",
         "analyze": "statistics updated in the load (ANALYZE), as real Redshift's COPY does for an empty table "
                    "(STATUPDATE), so the first query after it is planned with row counts",
+        "query_settings": "planned as Redshift plans analytical queries: hash or merge joins wherever they "
+                          "can answer (enable_nestloop off), 256MB per sort or hash (work_mem) instead of "
+                          "PostgreSQL's 4MB; answers are unchanged",
         "varchar": "VARCHAR(n) counts characters in PostgreSQL; the loader checks UTF-8 bytes as Redshift does",
         "truncate": "TRUNCATE is transactional here; on real Redshift it commits the transaction",
         "map": MAP_AS_OBJECT["redshift"],

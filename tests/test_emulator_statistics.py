@@ -1,5 +1,7 @@
 """The Redshift emulator's loaded tables have statistics right after `apply` (real Redshift's COPY
-STATUPDATE), and a SORTKEY is there as an index, so the first query after a load is planned well."""
+STATUPDATE), and a SORTKEY is there as an index, so the first query after a load is planned well;
+`query` plans with Redshift-like settings (no nested loops where a hash join can answer, room to
+hash), and says so."""
 
 from __future__ import annotations
 
@@ -9,6 +11,18 @@ import psycopg
 import pytest
 
 from manifest_loader.apply import apply
+from manifest_loader.query import execute_query
+from manifest_loader.registry import REDSHIFT_EMULATOR
+
+# TPC-H Q21's shape: EXISTS and NOT EXISTS correlated on the key and a non-equality (PostgreSQL
+# misestimated the anti-join at one row and ran the EXISTS as a nested loop over the whole table).
+Q21_SHAPE = """
+select o.customer_id, count(*) as late
+from orders o join order_items i1 on i1.order_id = o.order_id
+where exists (select * from order_items i2 where i2.order_id = i1.order_id and i2.product_id <> i1.product_id)
+  and not exists (select * from order_items i3 where i3.order_id = i1.order_id and i3.product_id <> i1.product_id
+                  and i3.quantity > i1.quantity)
+group by o.customer_id order by late desc, o.customer_id limit 10"""
 
 
 @pytest.fixture
@@ -43,3 +57,22 @@ def test_loaded_tables_are_analyzed_inside_the_load(workspace: Path, redshift_en
     by_table = {table: definition for table, definition in indexes}
     assert "(signup_date)" in by_table["customers"] and "(ordered_at)" in by_table["orders"]
     assert "products" not in by_table
+    _query_plans_with_the_emulators_settings(workspace, redshift_env)   # on the same load
+
+
+def _query_plans_with_the_emulators_settings(manifest: Path, redshift_env: str) -> None:
+    settings = execute_query(manifest, "select current_setting('enable_nestloop'), current_setting('work_mem')",
+                             "redshift")
+    assert settings.rows == [("off", "256MB")]
+    note = REDSHIFT_EMULATOR.plan_notes["query_settings"]
+    assert note in settings.notes and "enable_nestloop off" in note
+    # Only the plan changes: the answer is the one PostgreSQL gives with its defaults.
+    with psycopg.connect(redshift_env) as conn:
+        conn.execute("SET search_path = ecommerce")
+        assert conn.execute("SHOW enable_nestloop").fetchone() == ("on",)
+        expected = conn.execute(Q21_SHAPE).fetchall()
+    answer = execute_query(manifest, Q21_SHAPE, "redshift")
+    assert len(expected) == 10 and answer.rows == expected
+    # The session outside a query keeps the server's settings.
+    with psycopg.connect(redshift_env) as conn:
+        assert conn.execute("SHOW work_mem").fetchone() == ("4MB",)

@@ -117,6 +117,8 @@ class PostgresWarehouse(Warehouse):
         # start) then belongs to this statement, not to whatever ran before on the connection.
         with sandbox_session(self) as session:
             begin_read_only(session, timeout_seconds)
+            for name, value in self.target.kind.query_settings.items():   # the registry's constants
+                session.execute(f"SET LOCAL {name} = '{value}'")
             for statement in self.use_schema_sql(schema):
                 session.execute(statement.replace("SET ", "SET LOCAL ", 1))
             try:
