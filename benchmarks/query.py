@@ -249,8 +249,9 @@ class Suite:
         manifest = self.manifest()
         runners: dict[str, Callable[[str], tuple[list[tuple[Any, ...]], tuple[str, ...]]]] = {
             "duckdb": lambda sql: (duck.execute(sql).fetchall(), ()),
-            "redshift": lambda sql: _emulator(execute_query, manifest, sql, "redshift", self.env),
-            "snowflake": lambda sql: _emulator(execute_query, manifest, sql, "snowflake", self.env),
+            "redshift": lambda sql: _emulator(execute_query, manifest, sql, "redshift", self.env, self.args.timeout),
+            "snowflake": lambda sql: _emulator(execute_query, manifest, sql, "snowflake", self.env,
+                                               self.args.timeout),
             "sqlite": lambda sql: (sqlite.run(sql), ()),
         }
         for engine, run in runners.items():   # imports and first connections are process start, not query time
@@ -283,9 +284,10 @@ class Suite:
         return {"suite": self.name, "sf": self.sf, "loads": self.loads, "queries": queries}
 
 
-def _emulator(execute_query: Any, manifest: Path, sql: str, warehouse: str,
-              env: dict[str, str]) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
-    result = execute_query(manifest, sql, warehouse, env=env)
+def _emulator(execute_query: Any, manifest: Path, sql: str, warehouse: str, env: dict[str, str],
+              timeout: float) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
+    # The query's own statement timeout (SET LOCAL) would override PGOPTIONS' for the session.
+    result = execute_query(manifest, sql, warehouse, env=env, timeout_seconds=timeout)
     return result.rows, tuple(result.notes)
 
 
