@@ -281,7 +281,12 @@ class Suite:
                              for e, m in entry["engines"].items())
             log(f"{self.name} sf{self.sf:g} {key}: {line}")
             queries.append(entry)
-        return {"suite": self.name, "sf": self.sf, "loads": self.loads, "queries": queries}
+        from manifest_loader.registry import REDSHIFT_EMULATOR
+
+        # What the Redshift emulator planned its queries with (the registry's query_settings).
+        settings = {"redshift": dict(REDSHIFT_EMULATOR.query_settings)}
+        return {"suite": self.name, "sf": self.sf, "loads": self.loads, "query_settings": settings,
+                "queries": queries}
 
 
 def _emulator(execute_query: Any, manifest: Path, sql: str, warehouse: str, env: dict[str, str],

@@ -84,15 +84,15 @@ def suite_markdown(suite: dict[str, Any]) -> list[str]:
         totals.append("not every query answered" if value is None else
                       f"**{value:.2f}**" + ("" if engine == "duckdb" or ratio is None else f" ({ratio:g}x)"))
     lines.append("| total | " + " | ".join(totals) + " |")
-    per_query = [set(q["engines"].get("redshift", {}).get("notes", [])) for q in suite["queries"]]
-    everywhere = set.intersection(*per_query) if per_query else set()
-    notes = sorted({(q["query"], note) for q, mine in zip(suite["queries"], per_query, strict=True)
-                    for note in mine - everywhere})
+    notes = sorted({(q["query"], note) for q in suite["queries"] for engine in ("redshift",)
+                    for note in q["engines"].get(engine, {}).get("notes", [])})
     problems = [f"- {q['query']} on {engine}: {m['status']}: {m.get('detail', '')}" for q in suite["queries"]
                 for engine, m in q["engines"].items() if m.get("status") not in ("equal", "reference", "not loaded")]
-    if everywhere:
-        lines += ["", "Notes on every Redshift emulator query (`query --show-translation` prints them): "
-                  + "; ".join(sorted(everywhere))]
+    settings = suite.get("query_settings", {}).get("redshift", {})
+    if settings:
+        lines += ["", "The Redshift emulator planned each query with "
+                  + ", ".join(f"`{name} = '{value}'`" for name, value in settings.items())
+                  + " (`query --show-translation` prints them; docs/querying.md)."]
     if notes:
         lines += ["", "Translation notes (`query --show-translation` prints them): "
                   + "; ".join(f"{key}: {note}" for key, note in notes)]

@@ -295,6 +295,10 @@ def query(args: tuple[str, ...], warehouse: str | None, fmt: str, show_translati
             click.echo(f"-- translated for {result.target.dialect.title}:\n{result.translated_sql}", err=True)
             for note in result.notes:
                 click.echo(f"-- note: {note}", err=True)
+            settings = result.target.kind.query_settings
+            if settings:
+                click.echo("-- planned with: " + "; ".join(f"SET LOCAL {k} = '{v}'" for k, v in settings.items())
+                           + f" ({result.target.kind.plan_notes['query_settings']})", err=True)
         elif result.target.is_emulator:
             click.echo(f"-- not translated here: {result.target.dialect.title} translates "
                        f"{result.target.warehouse.capitalize()} SQL itself", err=True)

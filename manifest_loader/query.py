@@ -78,7 +78,6 @@ def execute_query(manifest_path: str | Path | None, sql: str, warehouse: str | N
             json_columns = {column for _, column, data_type in catalog if data_type in ("json", "jsonb")}
             translation = translate(sql, json_columns, tables)
             translated, notes, sql = translation.sql, translation.notes, translation.sql
-        notes = (*notes, *(target.kind.note("query_settings") if target.kind.query_settings else ()))
         try:
             columns, rows = connection.query(sql, target.schema, timeout_seconds)
         except QueryFailed as exc:

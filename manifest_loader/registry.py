@@ -85,10 +85,11 @@ class TargetKind:
     sortkey_as_index: bool = False
     # Planner settings for a user's query (SET LOCAL in its read-only transaction), where the
     # server's defaults would plan an analytical query as the warehouse it stands for never does;
-    # `query` shows the "query_settings" note with them.
+    # `query --show-translation` prints them with the "query_settings" note (a plan, not an answer,
+    # changes, so it is not among the notes on what is not emulated).
     query_settings: Mapping[str, str] = field(default_factory=dict)
-    # Notes `plan` (and, for "query_settings", `query`) prints where this target departs from the
-    # warehouse it stands for, by topic.
+    # Notes `plan` (and, for "query_settings", `query --show-translation`) prints where this target
+    # departs from the warehouse it stands for, by topic.
     plan_notes: Mapping[str, str] = field(default_factory=dict)
 
     @property

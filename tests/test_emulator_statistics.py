@@ -9,8 +9,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from manifest_loader.apply import apply
+from manifest_loader.cli import main
 from manifest_loader.query import execute_query
 from manifest_loader.registry import REDSHIFT_EMULATOR
 
@@ -64,8 +66,11 @@ def _query_plans_with_the_emulators_settings(manifest: Path, redshift_env: str) 
     settings = execute_query(manifest, "select current_setting('enable_nestloop'), current_setting('work_mem')",
                              "redshift")
     assert settings.rows == [("off", "256MB")]
-    note = REDSHIFT_EMULATOR.plan_notes["query_settings"]
-    assert note in settings.notes and "enable_nestloop off" in note
+    # Shown with the translation; not among the notes on what is not emulated (the answer is unchanged).
+    assert REDSHIFT_EMULATOR.plan_notes["query_settings"] not in settings.notes
+    shown = CliRunner().invoke(main, ["query", str(manifest), "select 1 as one", "--show-translation"])
+    assert shown.exit_code == 0, shown.output
+    assert "-- planned with: SET LOCAL enable_nestloop = 'off'; SET LOCAL work_mem = '256MB'" in shown.stderr
     # Only the plan changes: the answer is the one PostgreSQL gives with its defaults.
     with psycopg.connect(redshift_env) as conn:
         conn.execute("SET search_path = ecommerce")
