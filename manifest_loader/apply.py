@@ -172,7 +172,9 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     progress = progress or Progress()
     manifest = load_manifest(manifest_path, env)
     target = resolve_target(manifest, warehouse, env)
-    renderer = Renderer(target.dialect, templates_dir)
+    # Statements rendered by an earlier plan or apply of this manifest come from the state folder's
+    # render cache (render_cache.py): a re-apply with nothing to load imports no Jinja.
+    renderer = target.renderer(manifest, templates_dir)
     # The target is opened and its ledger read while the sources are listed (ledger_read.py).
     # Not where that would start a managed emulator (below, before the run is recorded), nor for
     # an embedded database this process holds once at a time (a connection still opening when a
@@ -186,6 +188,8 @@ def apply(manifest_path: str | Path, warehouse: str | None = None, *, templates_
     finally:
         if early is not None:
             early.discard()   # when the load never took the connection over: close it
+        if renderer.cache is not None:
+            renderer.cache.save()
 
 
 def _apply(manifest: Manifest, target: Target, renderer: Renderer, early: EarlyRead | None, *,

@@ -88,8 +88,10 @@ def cli(state: Path, *args: str, cwd: Path | None = None, timeout: float = 120,
 
 # Libraries a no-change apply on the Redshift emulator does without (docs/benchmarks.md, start-up): the
 # schema check (jsonschema_rs answers "valid"), the Snowflake side, SQLAlchemy (the run store is
-# sqlite3), S3 (local sources), query translation.
-_NOT_IMPORTED = ("jsonschema", "fakesnow", "snowflake", "duckdb", "sqlglot", "sqlalchemy", "boto3", "botocore")
+# sqlite3), S3 (local sources), query translation, Jinja (the first apply's statements come from the
+# render cache).
+_NOT_IMPORTED = ("jsonschema", "fakesnow", "snowflake", "duckdb", "sqlglot", "sqlalchemy", "boto3", "botocore",
+                 "jinja2")
 # The CLI, then the libraries of _NOT_IMPORTED the process imported, on stderr's last line.
 _SAY_IMPORTS = ("import atexit, runpy, sys; atexit.register(lambda: print('imported:', sorted({m.split('.')[0] "
                 f"for m in sys.modules}} & set({_NOT_IMPORTED!r})), file=sys.stderr)); "
@@ -137,6 +139,12 @@ def test_apply_query_reapply_down_with_no_url_and_no_system_postgresql(state: Pa
                   "--format", "csv", env=hidden)
     assert counted.returncode == 0 and counted.stdout.splitlines() == ["count", "200"], counted.stderr
     assert "started at" not in counted.stderr                      # it kept running: nothing to start
+    again = cli(state, "apply", str(manifest), "--target-warehouse", "redshift", "--no-progress", env=hidden,
+                python=("-c", _SAY_IMPORTS))
+    assert again.returncode == 0 and again.stdout.startswith("No changes"), again.stdout + again.stderr
+    # This first re-apply renders the one statement the load had no use for (reading the keys it
+    # recorded) and caches it; from the next one on, every statement comes from the render cache.
+    assert again.stderr.splitlines()[-1] in ("imported: []", "imported: ['jinja2']"), again.stderr
     again = cli(state, "apply", str(manifest), "--target-warehouse", "redshift", "--no-progress", env=hidden,
                 python=("-c", _SAY_IMPORTS))
     assert again.returncode == 0 and again.stdout.startswith("No changes"), again.stdout + again.stderr
