@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache_file import write_cache_file
 from .types import PortableType
 
 # 2: entries also hold the integer columns' min/max statistics.
@@ -108,14 +109,7 @@ class FooterCache:
         body = json.dumps({"format": _FORMAT, "code": _code_digest(), "identity": identity, "rows": footer.rows,
                            "sha256": footer.sha256, "int_ranges": footer.int_ranges,
                            "columns": [_column_json(c) for c in footer.schema]}).encode()
-        entry = self._entry(identity)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(body)
-            temporary.replace(entry)
-        except OSError:
-            pass   # a cache that cannot be written only costs time
+        write_cache_file(self._entry(identity), body)
 
 
 def _column_json(column: FooterColumn) -> list[Any]:

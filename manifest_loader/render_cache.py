@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .cache_file import write_cache_file
+
 # 1: {"format", "environment", "entries": {key: [sql, template, [param names]]}}
 _FORMAT = 1
 # marshal's version 2 writes no back-references, whose use depends on reference counts: the same
@@ -75,13 +77,7 @@ class RenderCache:
         body = json.dumps({"format": _FORMAT, "environment": self.environment,
                            "entries": {k: [sql, template, list(names)] for k, (sql, template, names)
                                        in self._used.items()}}, separators=(",", ":"))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_text(body, encoding="utf-8")
-            temporary.replace(self.path)
-        except OSError:
-            pass   # a cache that cannot be written only costs time
+        write_cache_file(self.path, body.encode("utf-8"))
 
     def _read(self) -> dict[str, Entry]:
         try:

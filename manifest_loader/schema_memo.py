@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from .cache_file import write_cache_file
 from .resources import resource_dir
 
 
@@ -39,13 +39,7 @@ class SchemaMemo:
         digest = _digest(data)
         if digest is None:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_text(digest, encoding="ascii")
-            temporary.replace(self.path)
-        except OSError:
-            pass   # not remembered: the next command checks again
+        write_cache_file(self.path, digest.encode("ascii"))   # if not written, the next command checks again
 
 
 def _digest(data: Any) -> str | None:
