@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             if measured.returncode != 0:
                 raise SystemExit(f"{name} failed: {measured.stderr[-2000:]}")
             times.setdefault(name, []).append(measured.seconds)
-            print(f"{name:24s} {measured.seconds:7.2f} s  RSS {measured.rss_mb or 0:4.0f} MB  server CPU {cpu} s  "
+            print(f"{name:24s} {measured.seconds:7.2f} s  RSS {measured.rss_mb or 0:4.0f} MB  "
+                  f"CPU {measured.cpu_seconds or 0:.1f} s  server CPU {cpu} s  "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DW_SIMULATOR_", "MANIFEST_LOADER_"))}

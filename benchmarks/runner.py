@@ -8,6 +8,7 @@ whose only child is the contender (so nothing else is counted).
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float | None = None   # user + system CPU of the process and everything it waited for
 
 
 def rss_method() -> str:
@@ -46,13 +48,16 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
             command = [GNU_TIME, "-f", "%M", "-o", rss_file, *argv]
         else:
             command = [sys.executable, "-c", _WRAPPER, rss_file, *argv]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         text = Path(rss_file).read_text().strip().splitlines()
         # GNU time writes "Command exited with non-zero status N" before %M on failure.
         rss = float(text[-1]) / 1024 if text and text[-1].isdigit() else None
     finally:
         os.unlink(rss_file)
-    return Measured(argv, seconds, rss, done.returncode, done.stdout, done.stderr)
+    return Measured(argv, seconds, rss, done.returncode, done.stdout, done.stderr, cpu)
