@@ -306,7 +306,7 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
                     raise StaleLedger
 
             try:
-                with staged_gate(staging.ready) if streams else contextlib.nullcontext():
+                with staged_gate(staging) if streams else contextlib.nullcontext():
                     outcomes = Execution(plan, connection, run_id, progress, after_lock,
                                          versions=staging.result.version_ids,
                                          before_commit=staging.finish if streams else lambda: None).run()

@@ -75,13 +75,14 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
     for uri, display, copy in local_copies(uris, table):
         if on_file:
             on_file(display)
-        path = copy.path
         try:
             copy.wait_for(0)   # the footer
-            # A local file (s3:// objects are downloaded first): read pages through a small buffer
-            # instead of pre-buffering whole column chunks (8 MB less at the peak, as fast).
-            parquet = open_verified(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
-            refuse_unreturnable_int96(path, display, table, before_reading=copy.wait_all)
+            # A file:// object being staged is renamed once copied (stage.py): not while it is opened.
+            with copy.pinned() as path:
+                # A local file (s3:// objects are downloaded first): read pages through a small buffer
+                # instead of pre-buffering whole column chunks (8 MB less at the peak, as fast).
+                parquet = open_verified(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+                refuse_unreturnable_int96(path, display, table, before_reading=copy.wait_all)
         except (OSError, pa.ArrowException) as exc:
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: cannot read {display}: {str(exc).splitlines()[0]}",
@@ -98,7 +99,7 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
         except (OSError, pa.ArrowException) as exc:
             if checksum_failure(exc):
                 copy.wait_all()
-                verify_page_checksums(path, display, table)   # names the column whose page is damaged
+                verify_page_checksums(copy.path, display, table)   # names the column whose page is damaged
             raise _storage_failure(exc, table, uri, display) or LoadFailed(
                 f"table {table}: {display} is corrupt or truncated: {str(exc).splitlines()[0]}",
                 hint="regenerate the file") from None

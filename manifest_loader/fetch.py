@@ -26,7 +26,7 @@ from typing import IO, Any
 from .errors import LoadFailed
 from .fileuri import file_path
 from .run_events import report, submit, watch_retries
-from .staged_gate import wait_staged
+from .staged_gate import staged_copy, staged_source, wait_staged
 from .storage import S3Location, endpoint_url, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
@@ -39,13 +39,17 @@ _BACKOFF_SECONDS = 0.5
 
 
 class LocalCopy:
-    """A file to read: local, or a staged object still coming down. Before reading bytes
-    [0, end) a reader calls wait_for(end); wait_for(0) waits for the footer only. A failed
-    download raises its error (naming table and object) in the reader."""
+    """A file to read: local, or one still coming in (an object coming down, or a file:// object
+    being staged: stage.py). Before reading bytes [0, end) a reader calls wait_for(end);
+    wait_for(0) waits for the footer only. A failed download or copy raises its error (naming
+    table and object) in the reader."""
 
-    def __init__(self, path: str, downloading: bool = False):
+    def __init__(self, path: str, downloading: bool = False, *, stops_when_abandoned: bool = True):
         self.path = path
         self.abandoned = False   # set when the reader is done with it: the download stops
+        self.arriving = downloading   # its bytes come in while it is read: wait_for them, not for the stage
+        # A staging copy (stage.py) is finished whatever its reader does: the stage needs it whole.
+        self._stops_when_abandoned = stops_when_abandoned
         self._changed = threading.Condition()
         self._tail_from: int | None = None if downloading else 0   # where the downloaded tail starts
         self._written = 0                                           # bytes [0, written) are there
@@ -58,6 +62,12 @@ class LocalCopy:
             if self._error is not None:
                 raise self._error
 
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[str]:
+        """The path, not renamed while inside: open the file here (after wait_for(0))."""
+        with self._changed:
+            yield self.path
+
     def wait_all(self) -> None:
         self.wait_for(2**63)
 
@@ -67,7 +77,7 @@ class LocalCopy:
             self._changed.notify_all()
 
     def written(self, end: int) -> None:
-        if self.abandoned:
+        if self.abandoned and self._stops_when_abandoned:
             raise _Abandoned
         with self._changed:
             self._written = end
@@ -78,6 +88,18 @@ class LocalCopy:
             self._error = error
             self._changed.notify_all()
 
+    def complete(self, path: str, *, renaming: str | None = None) -> None:
+        """Every byte is in, at `path` now: `renaming` (a staging copy's temporary file) is renamed
+        to it here, while no reader is opening it (`pinned`); a reader that opened it earlier keeps
+        reading the same file."""
+        with self._changed:
+            if renaming is not None:
+                os.replace(renaming, path)
+            self.path = path
+            self._tail_from = 0 if self._tail_from is None else self._tail_from
+            self._written = 2**63
+            self._changed.notify_all()
+
 
 class _Abandoned(Exception):
     """The reader went away (the load failed or ended): stop downloading."""
@@ -85,14 +107,15 @@ class _Abandoned(Exception):
 
 def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str, str, LocalCopy]]:
     """(uri, display, copy to read) for each file; s3:// objects are downloaded (the next one while
-    this one is read), file:// read in place."""
+    this one is read), file:// read in place (as they are staged, where staging copies them:
+    staged_gate.py)."""
     with tempfile.TemporaryDirectory(prefix="manifest-loader-fetch-") as folder:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest-loader-fetch")
 
         def start(index: int) -> tuple[LocalCopy, Future[None] | None]:
             uri, display = uris[index]
             if not uri.startswith("s3://"):
-                return LocalCopy(str(file_path(uri))), None
+                return staged_copy(uri) or LocalCopy(str(file_path(uri))), None
             copy = LocalCopy(os.path.join(folder, f"{index}.parquet"), downloading=True)
             return copy, submit(pool, _download_into, uri, copy, table, display)
 
@@ -102,8 +125,8 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
                 assert pending is not None
                 (copy, download), pending = pending, start(index + 1) if index + 1 < len(uris) else None
                 try:
-                    if download is None:
-                        wait_staged(uri)   # a file:// object may still be being staged
+                    if not copy.arriving:
+                        wait_staged(uri)   # a file:// object may still be being staged (and not readable yet)
                     yield uri, display, copy
                     if download is not None:
                         download.result()   # the last bytes (after the last row group) are in too
@@ -122,13 +145,19 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
     """The object's tail (its footer), then the rest from the start, into copy.path at their offsets."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    location = S3Location.parse(uri)
+    location, planned_etag = S3Location.parse(uri), None
     try:
-        wait_staged(uri)   # the object may still be being staged (staged_gate.py)
+        # While S3 copies an S3 source to the stage, the planned version of the source holds the
+        # same bytes (staged_gate.py); else the staged object is read once it is in place.
+        source = staged_source(uri)
+        if source is not None:
+            location, planned_etag = S3Location.parse(source[0]), source[1]
+        else:
+            wait_staged(uri)
         client = _client(endpoint_url(), region())
         # Unbuffered: what is written is what the reader finds.
         with open(copy.path, "wb", buffering=0) as out:
-            tail = _get(client, location, f"bytes=-{TAIL_BYTES}", None)
+            tail = _get(client, location, f"bytes=-{TAIL_BYTES}", planned_etag)
             size, etag = _object_size(tail), tail["ETag"].strip('"')
             tail_from = size - int(tail["ContentLength"])
             out.truncate(size)

@@ -5,7 +5,9 @@ table) when it finishes. Importing SQLAlchemy for those two statements cost abou
 no-change re-apply (docs/benchmarks.md). The tables stay SQLAlchemy's (`runs.py` creates them on
 first use and every reader, `status` and the API, goes through it); this module writes the same
 columns in the formats SQLAlchemy reads back (DATETIME as its SQLite text), and is used only when
-the database is a SQLite file that already has every table. Anything else gets `runs.RunStore`.
+the database is a SQLite file. A new file gets the tables from `_CREATE_TABLES`, the DDL SQLAlchemy
+emits for runs.metadata on SQLite (tests/test_run_log.py keeps the two equal), so a first apply
+does not import SQLAlchemy either. Any other database gets `runs.RunStore`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,30 @@ if TYPE_CHECKING:
 _SQLITE = "sqlite:///"
 # runs.metadata's tables (tests/test_run_log.py keeps the two lists equal).
 TABLES = ("load_runs", "load_run_tables", "load_run_generation", "load_run_files", "experiment_settings")
+# What `metadata.create_all` runs on SQLite for runs.metadata, parents first, as SQLAlchemy 2 compiles
+# it (IF NOT EXISTS added: concurrent first applies may both create them).
+_CREATE_TABLES = (
+    "CREATE TABLE IF NOT EXISTS experiment_settings (\n\texperiment_name VARCHAR(255) NOT NULL, \n\t"
+    "warehouse VARCHAR(32), \n\tupdated_at DATETIME NOT NULL, \n\tPRIMARY KEY (experiment_name)\n)",
+    "CREATE TABLE IF NOT EXISTS load_runs (\n\tid VARCHAR(36) NOT NULL, \n\tmanifest_name VARCHAR(255) NOT NULL, "
+    "\n\tmanifest_file VARCHAR(1024) NOT NULL, \n\tmanifest_sha256 VARCHAR(64) NOT NULL, \n\t"
+    "plan_fingerprint VARCHAR(80) NOT NULL, \n\twarehouse VARCHAR(32) NOT NULL, \n\tdialect VARCHAR(32) NOT NULL, "
+    "\n\ttarget_url VARCHAR(1024) NOT NULL, \n\tschema_name VARCHAR(255) NOT NULL, \n\tstatus VARCHAR(16) NOT NULL, "
+    "\n\tstarted_at DATETIME NOT NULL, \n\tfinished_at DATETIME, \n\trows BIGINT NOT NULL, \n\t"
+    "bytes BIGINT NOT NULL, \n\terror TEXT, \n\tgeneration_run_id VARCHAR(255), \n\thost VARCHAR(255) NOT NULL, "
+    "\n\tpid INTEGER NOT NULL, \n\tPRIMARY KEY (id)\n)",
+    "CREATE TABLE IF NOT EXISTS load_run_files (\n\trun_id VARCHAR(36) NOT NULL, \n\ttable_name VARCHAR(255) NOT NULL, "
+    "\n\turi VARCHAR(2048) NOT NULL, \n\trows BIGINT NOT NULL, \n\tbytes BIGINT NOT NULL, \n\t"
+    "PRIMARY KEY (run_id, table_name, uri), \n\tFOREIGN KEY(run_id) REFERENCES load_runs (id)\n)",
+    "CREATE TABLE IF NOT EXISTS load_run_generation (\n\trun_id VARCHAR(36) NOT NULL, \n\t"
+    "experiment_name VARCHAR(255) NOT NULL, \n\tgeneration_run_id VARCHAR(255) NOT NULL, \n\t"
+    "run_folder VARCHAR(1024) NOT NULL, \n\tPRIMARY KEY (run_id), \n\tFOREIGN KEY(run_id) REFERENCES load_runs (id)\n)",
+    "CREATE TABLE IF NOT EXISTS load_run_tables (\n\trun_id VARCHAR(36) NOT NULL, \n\t"
+    "table_name VARCHAR(255) NOT NULL, \n\tmode VARCHAR(16) NOT NULL, \n\tstatus VARCHAR(16) NOT NULL, \n\t"
+    "files INTEGER NOT NULL, \n\t"
+    "rows BIGINT NOT NULL, \n\tbytes BIGINT NOT NULL, \n\tseconds FLOAT, \n\tPRIMARY KEY (run_id, table_name), "
+    "\n\tFOREIGN KEY(run_id) REFERENCES load_runs (id)\n)",
+)
 # SQLAlchemy's storage format for DateTime on SQLite.
 _DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -101,6 +127,25 @@ def open_run_log(url: str) -> SqliteRunLog | RunStore:
                 found = 0
             if found == len(TABLES):
                 return SqliteRunLog(url, path)
+        if "?" not in url and not path.name.startswith(":") and _create_tables(path):
+            return SqliteRunLog(url, path)
     from .runs import RunStore
 
     return RunStore(url)
+
+
+def _create_tables(path: Path) -> bool:
+    """Create the missing tables in the SQLite file at `path` (and the file); False if that failed
+    (RunStore then tries, and says what is wrong)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=60)
+        try:
+            with connection:
+                for statement in _CREATE_TABLES:
+                    connection.execute(statement)
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return True

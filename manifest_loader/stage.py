@@ -13,6 +13,7 @@ exponential backoff and jitter) and never 4xx; errors name bucket and key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConnectionFailed, LoadFailed
+from .fetch import TAIL_BYTES, LocalCopy
 from .fileuri import file_path
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
 from .progress import Progress
@@ -141,15 +143,30 @@ class Staging:
         # One upload per staged object: two files with the same content share it.
         self._pending: dict[str, Future[bool]] = {}
         self._by_load_uri: dict[str, str] = {}
+        # file:// objects copied from local files, readable while they are copied (staged_gate.py)
+        self._copies: dict[str, LocalCopy] = {}
+        self._files: dict[str, StagedFile] = {}
         for staged in files:
             self._by_load_uri[staged.load_uri] = staged.staged_uri
             if staged.staged_uri not in self._pending:
-                self._pending[staged.staged_uri] = submit(self._pool, self._put, staged)   # in this run's context
-        for future in list(self._pending.values()):
-            future.add_done_callback(lambda _: self._report_staged())
+                self._files[staged.staged_uri] = staged
+                copy = None
+                if staged.staged_uri.startswith("file://") and staged.source.local_path is not None:
+                    copy = self._copies[staged.staged_uri] = LocalCopy("", downloading=True,
+                                                                       stops_when_abandoned=False)
+                # in this run's context
+                self._pending[staged.staged_uri] = submit(self._pool, self._put, staged, copy)
+        for uri, future in list(self._pending.items()):
+            future.add_done_callback(functools.partial(self._staged, uri))
 
-    def _put(self, staged: StagedFile) -> bool:
-        uploaded = _put(staged, self.result)
+    def _staged(self, uri: str, future: Future[bool]) -> None:
+        copy = self._copies.get(uri)
+        if copy is not None and (future.cancelled() or future.exception() is not None):
+            copy.failed(future.exception() or LoadFailed(f"staging {uri} was stopped; nothing was loaded"))
+        self._report_staged()
+
+    def _put(self, staged: StagedFile, copy: LocalCopy | None) -> bool:
+        uploaded = _put(staged, self.result, copy=copy)
         if staged.load_uri != staged.staged_uri:
             _mirror(staged)
         return uploaded
@@ -174,6 +191,19 @@ class Staging:
         """Wait until the object a load reads at `uri` (its load or staged URI) is staged; raises
         the error staging it ended with."""
         self._pending[self._by_load_uri.get(uri, uri)].result()
+
+    def staged_copy(self, uri: str) -> LocalCopy | None:
+        """The file:// object at `uri` as it is copied from its local file, or None."""
+        return self._copies.get(self._by_load_uri.get(uri, uri))
+
+    def staged_source(self, uri: str) -> tuple[str, str] | None:
+        """(source URI, ETag) while S3 is still copying the object at `uri` from an S3 source."""
+        staged_uri = self._by_load_uri.get(uri, uri)
+        staged = self._files.get(staged_uri)
+        if (staged is None or self._pending[staged_uri].done() or not staged_uri.startswith("s3://")
+                or staged.source.local_path is not None or not staged.source.uri.startswith("s3://")):
+            return None
+        return staged.source.uri, staged.source.digest
 
     def finish(self) -> StageResult:
         try:
@@ -222,15 +252,19 @@ def _preflight(stage: str) -> None:
         pass   # a reset or a timeout may be transient too: the retried requests will tell
 
 
-def _put(staged: StagedFile, result: StageResult) -> bool:
+def _put(staged: StagedFile, result: StageResult, *, copy: LocalCopy | None = None) -> bool:
     if staged.staged_uri.startswith("file://"):
-        return _put_file(staged)
+        return _put_file(staged, copy)
     return _put_s3(staged, result)
 
 
-def _put_file(staged: StagedFile) -> bool:
+def _put_file(staged: StagedFile, copy: LocalCopy | None = None) -> bool:
+    """Copy the file to the stage (S3 sources: download it). `copy`, for a local file: told where
+    the bytes are as they are written, so a load can read them meanwhile (staged_gate.py)."""
     target = file_path(staged.staged_uri)
     if target.exists() and target.stat().st_size == staged.source.size and _holds(target, staged):
+        if copy is not None:
+            copy.complete(str(target))
         return False
     source = staged.source.local_path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -239,13 +273,9 @@ def _put_file(staged: StagedFile) -> bool:
     os.close(fd)
     try:
         if source is not None:
-            digest = hashlib.sha256()
-            with open(source, "rb") as reader, open(temp, "wb") as writer:
-                while chunk := reader.read(_READ_BYTES):
-                    digest.update(chunk)
-                    writer.write(chunk)
-            if digest.hexdigest() != staged.source.digest:
-                raise _changed(staged, "sha256:" + digest.hexdigest())
+            digest = _copy_hashed(str(source), temp, copy)
+            if digest != staged.source.digest:
+                raise _changed(staged, "sha256:" + digest)
         else:
             from .fetch import fetch_object
 
@@ -253,11 +283,49 @@ def _put_file(staged: StagedFile) -> bool:
                 fetch_object(staged.source.uri, temp, if_match=staged.source.digest)
             except Exception as exc:
                 raise _s3_source_failure(exc, staged, "download") from None
-        os.replace(temp, target)
+        if copy is not None:
+            copy.complete(str(target), renaming=temp)
+        else:
+            os.replace(temp, target)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
     return True
+
+
+def _copy_hashed(source: str, temp: str, copy: LocalCopy | None) -> str:
+    """Copy `source` into `temp` and return the sha256 of the bytes written. With `copy`, the last
+    TAIL_BYTES (the footer) are written first and then the rest in order, each step told to
+    `copy`, so a reader can open the file and read each row group once its bytes are in. The
+    digest is of exactly the bytes written, the footer hashed last in its place: a file changed
+    between the two reads gives another digest and fails the check, as one changed before."""
+    with open(source, "rb") as reader, open(temp, "r+b", buffering=0) as writer:
+        size = os.fstat(reader.fileno()).st_size
+        body_end, tail = size, b""
+        if copy is not None:
+            body_end = max(0, size - TAIL_BYTES)
+            reader.seek(body_end)
+            tail = reader.read()
+            writer.truncate(body_end + len(tail))
+            writer.seek(body_end)
+            writer.write(tail)
+            copy.path = temp
+            copy.tail_written(body_end)
+            reader.seek(0)
+            writer.seek(0)
+        digest, position = hashlib.sha256(), 0
+        while position < body_end and (chunk := reader.read(min(_READ_BYTES, body_end - position))):
+            digest.update(chunk)
+            writer.write(chunk)
+            position += len(chunk)
+            if copy is not None:
+                copy.written(position)
+        if copy is None:   # no footer written ahead: copy to the end, however long the file is now
+            while chunk := reader.read(_READ_BYTES):
+                digest.update(chunk)
+                writer.write(chunk)
+        digest.update(tail)
+    return digest.hexdigest()
 
 
 def _holds(path: Any, staged: StagedFile) -> bool:

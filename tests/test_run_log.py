@@ -16,11 +16,41 @@ def test_the_table_list_is_runs_metadata() -> None:
     assert set(TABLES) == set(runs.metadata.tables)
 
 
-def test_new_database_gets_run_store_then_sqlite3(tmp_path: Path) -> None:
+def test_a_new_database_gets_the_tables_sqlalchemy_would_create(tmp_path: Path) -> None:
+    """A first apply creates the tables through sqlite3, exactly as RunStore's create_all would."""
+    import sqlite3
+
     url = f"sqlite:///{tmp_path / 'state' / 'metadata.sqlite'}"
-    first = open_run_log(url)
-    assert isinstance(first, runs.RunStore)          # it creates the tables
     assert isinstance(open_run_log(url), SqliteRunLog)
+    assert isinstance(open_run_log(url), SqliteRunLog)
+    runs.RunStore(f"sqlite:///{tmp_path / 'by-sqlalchemy.sqlite'}")
+
+    def schema(path: Path) -> list[tuple[str, str, str]]:
+        connection = sqlite3.connect(path)
+        try:
+            return connection.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        finally:
+            connection.close()
+
+    created = schema(tmp_path / "state" / "metadata.sqlite")
+    assert created == schema(tmp_path / "by-sqlalchemy.sqlite")
+    assert {name for kind, name, _ in created if kind == "table"} == set(TABLES)
+
+
+def test_a_database_missing_a_table_gets_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "metadata.sqlite"
+    runs.RunStore(f"sqlite:///{path}")
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE experiment_settings")
+    connection.commit()
+    connection.close()
+    assert isinstance(open_run_log(f"sqlite:///{path}"), SqliteRunLog)
+    assert runs.RunStore(f"sqlite:///{path}").list() == []
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT count(*) FROM experiment_settings").fetchone() == (0,)
+    connection.close()
 
 
 def test_sqlite3_writes_read_back_through_sqlalchemy(tmp_path: Path) -> None:

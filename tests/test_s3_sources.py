@@ -98,3 +98,61 @@ def test_missing_credentials_say_which_variables_to_set(tmp_path: Path, monkeypa
     assert result.exit_code == 2, result.output
     assert "cannot list s3://local/raw/customers/: Unable to locate credentials; set AWS_ACCESS_KEY_ID and " \
            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and AWS_ENDPOINT_URL for a local S3 such as moto" in result.output
+
+
+def test_the_emulator_reads_an_s3_source_while_s3_copies_it_to_the_stage(
+        s3_manifest: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redshift emulator's load reads the planned version of an S3 source (If-Match on its
+    ETag: the bytes the server-side copy makes) instead of waiting for the copy (staged_gate.py);
+    the copy still ends before the commit. A source overwritten after planning fails the apply
+    with the copy's word for it, and nothing is loaded."""
+    import threading
+
+    import manifest_loader.apply as apply_module
+    from manifest_loader import stage
+    from manifest_loader.errors import LoadFailed
+    from manifest_loader.progress import Progress
+
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    loading = threading.Event()
+
+    class Watching(Progress):
+        def event(self, kind: str, **fields: object) -> None:
+            if kind == "table_rows":
+                loading.set()
+            super().event(kind, **fields)
+
+    real_put_s3 = stage._put_s3
+    seen: list[bool] = []
+
+    def copy_once_rows_loaded(staged: stage.StagedFile, result: stage.StageResult) -> bool:
+        seen.append(loading.wait(timeout=30))
+        return real_put_s3(staged, result)
+
+    monkeypatch.setattr(stage, "_put_s3", copy_once_rows_loaded)
+    result = apply(s3_manifest, "redshift", progress=Watching())
+    assert result.rows == 200 and seen == [True, True]
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="local", Prefix="staging/")["Contents"]}
+    assert {f.staged_uri.removeprefix("s3://local/") for f in result.plan.tables[0].files} <= keys
+    expected = fingerprints(parquet_columns(ROOT / "manifests" / "data" / "ecommerce" / "customers"))
+    assert fingerprints(warehouse_columns(s3_manifest, "customers", "redshift", "customer_id")) == expected
+
+    # Overwritten between planning and staging (with the staged copies gone, so they are made
+    # again): neither the read nor the copy takes the new bytes.
+    monkeypatch.setattr(stage, "_put_s3", real_put_s3)
+    for staged in result.plan.tables[0].files:
+        boto3.client("s3").delete_object(Bucket="local", Key=staged.staged_uri.removeprefix("s3://local/"))
+    folder = ROOT / "manifests" / "data" / "ecommerce" / "customers"
+    fewer = s3_manifest.parent / "fewer.parquet"
+    pq.write_table(pq.read_table(folder / "part-1.parquet").slice(0, 10), fewer)
+    real_stage = apply_module.start_staging
+
+    def overwrite_then_stage(*args: object, **kwargs: object) -> object:
+        boto3.client("s3").upload_file(str(fewer), "local", "raw/customers/part-1.parquet")
+        return real_stage(*args, **kwargs)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(apply_module, "start_staging", overwrite_then_stage)
+    with pytest.raises(LoadFailed) as caught:
+        apply(s3_manifest, "redshift", force=True)
+    assert "part-1.parquet changed since it was planned" in str(caught.value)
+    assert count(s3_manifest, "customers", "redshift") == 200

@@ -7,7 +7,9 @@ file, with nothing loaded; a staged object replaced by same-size bytes is not tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -130,11 +132,11 @@ def test_the_load_starts_while_staging_goes_on_and_a_late_failure_loads_nothing(
     real_put = stage._put
     seen: dict[str, bool] = {}
 
-    def put_more_late(staged: stage.StagedFile, result: stage.StageResult) -> bool:
+    def put_more_late(staged: stage.StagedFile, result: stage.StageResult, **options: Any) -> bool:
         if staged.source.display.endswith("more.parquet"):
             seen["load started first"] = loading.wait(timeout=30)
             _write(data / "more.parquet", [7, 8, 9])    # changed since planning: staging it fails
-        return real_put(staged, result)
+        return real_put(staged, result, **options)
 
     monkeypatch.setattr(stage, "_put", put_more_late)
     with pytest.raises(LoadFailed) as caught:
@@ -145,3 +147,66 @@ def test_the_load_starts_while_staging_goes_on_and_a_late_failure_loads_nothing(
     monkeypatch.setattr(stage, "_put", real_put)
     assert apply(manifest).changed
     assert _ids(emulator) == [1, 2, 3, 7, 8, 9]
+
+
+@pytest.mark.parametrize("setup", [("redshift", "file")], indirect=True, ids=["redshift-file"])
+def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
+        setup: tuple[Emulator, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the Redshift emulator a local file's copy to the file:// stage is read as it is written
+    (footer first, then each row group once its bytes are in: staged_gate.py), so even a load of
+    one file does not wait for its copy. What is read is what is hashed: a file changed while it
+    is copied fails the apply, naming it, and the table keeps what it had."""
+    import threading
+
+    from manifest_loader import fetch, stage
+    from manifest_loader.progress import Progress
+
+    emulator, manifest = setup
+    source = manifest.parent / "data" / "items.parquet"
+    ids = list(range(200_000))
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), source, compression="none", row_group_size=20_000)
+    size = source.stat().st_size
+    monkeypatch.setattr(stage, "_READ_BYTES", 64 * 1024)
+    loading = threading.Event()
+
+    class Watching(Progress):
+        def event(self, kind: str, **fields: object) -> None:
+            if kind == "table_rows":
+                loading.set()
+            super().event(kind, **fields)
+
+    real_written = fetch.LocalCopy.written
+    seen: dict[str, bool] = {}
+    midway: list[Callable[[], None]] = []
+
+    def written(copy: fetch.LocalCopy, end: int) -> None:
+        real_written(copy, end)
+        if end > size // 2 and "rows loaded before the copy ended" not in seen:
+            seen["rows loaded before the copy ended"] = loading.wait(timeout=30)
+            for change in midway:
+                change()
+
+    monkeypatch.setattr(fetch.LocalCopy, "written", written)
+    first = apply(manifest, progress=Watching())
+    assert first.changed
+    assert seen == {"rows loaded before the copy ended": True}
+    rows = emulator.rows("SELECT count(*), sum(id), min(id), max(id) FROM swap.items")
+    assert rows == [(200_000, sum(ids), 0, 199_999)]
+
+    # Again, with the staged copy gone and the file rewritten (same size, other values) while it
+    # is copied again, half done.
+    from manifest_loader.fileuri import file_path
+
+    file_path(first.plan.tables[0].files[0].staged_uri).unlink()
+    changed = pa.table({"id": pa.array([i + 1_000_000 for i in ids], pa.int64())})
+    rewritten = source.with_name("rewritten.parquet")
+    pq.write_table(changed, rewritten, compression="none", row_group_size=20_000)
+    assert rewritten.stat().st_size == size
+    midway.append(lambda: source.write_bytes(rewritten.read_bytes()))
+    seen.clear()
+    loading.clear()
+    with pytest.raises(LoadFailed) as caught:
+        apply(manifest, progress=Watching(), force=True)
+    assert seen == {"rows loaded before the copy ended": True}
+    assert "data/items.parquet changed since it was planned" in str(caught.value)
+    assert emulator.rows("SELECT count(*), sum(id) FROM swap.items") == [(200_000, sum(ids))]
