@@ -6,6 +6,12 @@ driver, connecting, reading the ledger, and one COUNT(*) per loaded table, which
 needs about 0.1 s per million rows for). The ledger and the row counts need only the manifest's
 table names, so `EarlyRead` opens the connection and reads them in a thread while the caller
 lists the sources, and hands both over when the caller gets to the load.
+
+Where the target marks outside changes (registry `marks_outside_changes`: the Redshift emulator),
+a table that carries the loader's trigger and has no mark has not been written since the loader
+committed it, so it holds the rows the ledger recorded and is not counted: one catalog query
+answers for every table. A marked table, or one without the trigger (loaded by an earlier
+version, or the trigger dropped or disabled), is counted as before.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .plan import LEDGER_TABLE
+from .loader_tables import CHANGED_TABLE, LEDGER_TABLE, MARK_FUNCTION
 from .progress import Progress
 from .render import Renderer
 from .target import Target
@@ -53,13 +59,29 @@ def read_ledger_and_rows(warehouse: Warehouse, target: Target, renderer: Rendere
     sql = renderer.render("ledger_rows", schema=target.schema, table=LEDGER_TABLE).sql
     recorded = {name: int(rows or 0) for name, rows in warehouse.execute(sql)}
     held: dict[str, int] = {}
+    unchanged = unmarked_tables(warehouse, target, renderer) if target.kind.marks_outside_changes else set()
     for name in tables:
         if name not in loaded or name not in recorded:
+            continue
+        if dialect.stored_name(name) in unchanged:
+            held[name] = recorded[name]   # not written since the loader committed it
             continue
         exists = warehouse.relation_exists(dialect.stored_name(target.schema), dialect.stored_name(name))
         held[name] = int(warehouse.execute(renderer.render("count_rows", schema=target.schema, table=name).sql)
                          [0][0]) if exists else 0
     return LedgerReading(loaded, recorded, held)
+
+
+def unmarked_tables(warehouse: Warehouse, target: Target, renderer: Renderer) -> set[str]:
+    """The schema's tables (as stored) that carry the loader's trigger and no mark of a change."""
+    dialect = target.dialect
+    schema = dialect.stored_name(target.schema)
+    if not warehouse.relation_exists(schema, dialect.stored_name(CHANGED_TABLE)):
+        return set()   # loaded by a version without marks: every table is counted
+    rendered = renderer.render("changed_unmarked", schema=target.schema, table=CHANGED_TABLE)
+    values = {"schema_name": schema, "trigger_name": dialect.stored_name(CHANGED_TABLE),
+              "function_name": dialect.stored_name(MARK_FUNCTION)}
+    return {str(name) for (name,) in warehouse.execute(rendered.sql, values, rendered.param_names)}
 
 
 class EarlyRead:

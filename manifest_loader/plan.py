@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .file_shape import file_shape_notes
 from .fileuri import SCHEME, file_path, is_file_uri
-from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
+from .loader_tables import CHANGED_TABLE, KEYS_TABLE, LEDGER_TABLE, MARK_FUNCTION, STAGING_SUFFIX
 from .registry import URL_ENV
 from .render import Renderer
 from .resolve import ResolvedColumn, ResolvedManifest, ResolvedTable
@@ -249,6 +249,9 @@ class _Builder:
         self.add("ddl", "create_ledger", table=LEDGER_TABLE,
                  undo=("drop_table", "created", {"table": LEDGER_TABLE}))
         self.add("ddl", "create_keys", table=KEYS_TABLE, undo=("drop_table", "created", {"table": KEYS_TABLE}))
+        if self.kind.marks_outside_changes:
+            self.add("ddl", "create_changed", table=CHANGED_TABLE)
+            self.add("ddl", "create_change_marker", table=CHANGED_TABLE, function=MARK_FUNCTION)
         for table in self.resolved.tables:
             drift = self.drifts.get(table.name)
             if drift and drift.rebuild and not self.dialect.transactional_ddl:
@@ -256,6 +259,7 @@ class _Builder:
             self.add("ddl", "create_table", table=table.name, notes=self._table_notes(table),
                      undo=("drop_table", "created", {"table": table.name}), **self._table_context(table))
             self._sortkey_index(table)
+            self._mark_changes(table)
             if drift and not drift.rebuild:
                 for column in drift.relax:
                     self.add("ddl", "drop_not_null", table=table.name, column=column,
@@ -264,6 +268,35 @@ class _Builder:
             self._load(table)
         steps = [Step(number=i, **s) for i, s in enumerate(self.ddl + self.dml + self.after, start=1)]
         return steps
+
+    def _mark_changes(self, table: ResolvedTable) -> None:
+        """The trigger that marks the table changed (registry `marks_outside_changes`).
+
+        Made for every table before any is written: CREATE TRIGGER takes SHARE ROW EXCLUSIVE, so
+        from here to the commit no one else writes the table, and a write someone committed before
+        is seen by every statement of the load (each reads what committed before it started). That
+        is what lets a replace load clear every mark of its table (_clear_marks).
+        """
+        if self.kind.marks_outside_changes:
+            self.add("ddl", "mark_changes", table=table.name, trigger=CHANGED_TABLE, function=MARK_FUNCTION,
+                     notes=self.note("changes"))
+
+    def _clear_marks(self, table: ResolvedTable) -> None:
+        """The marks the load's own statements made (its trigger fires for them too), and more for replace.
+
+        A replace or truncate load leaves exactly its files' rows in the table: whatever anyone
+        wrote before it is gone, and no one writes it until it commits (the trigger's lock, taken
+        before the load's first write: _mark_changes), so every mark of the table goes. An append
+        or merge load adds to rows it did not check here: a mark from another transaction means a
+        write that the apply's row count may not have seen (it committed after the count, before
+        the lock), so only this transaction's own mark goes and the others keep the table counted
+        on the next apply, as every table was before the marks. (Locking before clearing would not
+        do: the write may have committed before the lock.)
+        """
+        if self.kind.marks_outside_changes:
+            self.add("dml", "changed_clear", table=CHANGED_TABLE,
+                     params=({"table_name": self.dialect.stored_name(table.name)},),
+                     own_only=table.spec.mode in ("append", "merge"))
 
     def _sortkey_index(self, table: ResolvedTable) -> None:
         sortkey = table.spec.redshift.get("sortkey") or []
@@ -335,6 +368,7 @@ class _Builder:
             self.add("ddl", "drop_table", table=name, notes=notes)
             self.add("ddl", "create_table", table=name, **self._table_context(table))
             self._sortkey_index(table)
+            self._mark_changes(table)
         if spec.mode in ("replace", "truncate"):
             self.add("dml", "delete_all" if spec.mode == "replace" else "truncate", table=name,
                      notes=self.note("truncate") if spec.mode == "truncate" else ())
@@ -380,6 +414,7 @@ class _Builder:
         self.add("dml", "keys_delete", table=KEYS_TABLE, params=({"table_name": name},))
         self.add("dml", "keys_insert", table=KEYS_TABLE, params=(
             {"table_name": name, "declared_keys": encode(declared_keys(spec, self.target.warehouse))},))
+        self._clear_marks(table)
 
     def _copy_context(self, table: ResolvedTable, files: tuple[StagedFile, ...], into: str) -> dict[str, Any]:
         folder = files[0].load_uri.rsplit("/", 1)[0] + "/" if files else ""

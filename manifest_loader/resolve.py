@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ManifestError, Problem, close_matches
 from .footer_cache import FooterCache
-from .loader_tables import KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
+from .loader_tables import CHANGED_TABLE, KEYS_TABLE, LEDGER_TABLE, STAGING_SUFFIX
 from .manifest import Manifest, TableSpec, say_substituted
 from .sources import SourceFile, SourceProblem, describe_sources, list_sources
 from .types import PortableType, accepts, common_override, compatible_types, widen
@@ -127,6 +127,9 @@ def _reserved(name: str) -> str | None:
         return "is the loader's ledger table, in every schema it loads"
     if name.lower() == KEYS_TABLE:
         return "is the loader's table of declared keys, in every schema it loads"
+    if name.lower() == CHANGED_TABLE:
+        # Refused on every target, so a manifest that loads elsewhere loads on the emulator too.
+        return "is the loader's table of tables written since it loaded them, in every schema it loads"
     if name.lower().endswith(STAGING_SUFFIX):
         return f"ends with {STAGING_SUFFIX}, which the loader uses for its merge staging tables"
     return None

@@ -78,6 +78,10 @@ def test_plan_matches_golden(manifest: Path, target: str, update_golden: bool, i
     assert again.output == text
 
 
+# Statements sqlglot cannot parse (it reads no CREATE FUNCTION), and the test that runs them instead.
+RUN_NOT_PARSED = {"postgres/create_change_marker.sql.j2": "tests/test_outside_changes.py"}
+
+
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @pytest.mark.parametrize("manifest", EXAMPLES, ids=str)
 def test_every_statement_parses_in_its_dialect(manifest: Path, target: str, in_repo: None) -> None:
@@ -85,6 +89,8 @@ def test_every_statement_parses_in_its_dialect(manifest: Path, target: str, in_r
     plan, _ = make_plan(manifest, warehouse, env=_env(extra))
     assert plan.dialect == target
     for step in plan.steps:
+        if step.template in RUN_NOT_PARSED:
+            continue
         sql = _PLACEHOLDER.sub("'value'", step.sql)
         parsed = sqlglot.parse_one(sql, read=SQLGLOT_DIALECT[target])
         # sqlglot falls back to an opaque Command for text it does not understand.

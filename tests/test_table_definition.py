@@ -17,8 +17,10 @@ from emulatorkit import use_emulator, write_manifest
 from manifest_loader.apply import apply
 from manifest_loader.cli import main
 from manifest_loader.errors import LoaderError
+from manifest_loader.loader_tables import CHANGED_TABLE, KEYS_TABLE, LEDGER_TABLE
 from manifest_loader.progress import Progress
 from manifest_loader.query import run_query
+from manifest_loader.registry import without_url
 from manifest_loader.saved_plan import read_saved
 
 WAREHOUSES = ["redshift", "snowflake"]
@@ -32,6 +34,11 @@ class Messages(Progress):
     def event(self, kind: str, **fields: object) -> None:
         if kind == "message":
             self.messages.append(str(fields["message"]))
+
+
+def _loader_tables(warehouse: str) -> set[str]:
+    """The loader's own tables beside the user's, on the warehouse's emulator."""
+    return {LEDGER_TABLE, KEYS_TABLE} | ({CHANGED_TABLE} if without_url(warehouse).marks_outside_changes else set())
 
 
 def _tables(manifest: Path, warehouse: str) -> set[str]:
@@ -96,13 +103,13 @@ def test_replace_creates_a_drifted_table_again_and_a_failure_leaves_the_old_one(
     assert any("column probe.t.v: " in m and "varchar" in m for m in progress.messages), progress.messages
     _, rows = run_query(manifest, "select v from t order by v", warehouse)
     assert [r[0] for r in rows] == [1, 2]
-    assert _tables(manifest, warehouse) == {"t", "_manifest_loader_ledger", "_manifest_loader_keys"}
+    assert _tables(manifest, warehouse) == {"t", *_loader_tables(warehouse)}
     # without the refused constraint the table is created again, as text
     write_manifest(tmp_path, warehouse, body)
     assert apply(manifest, warehouse).rows == 3
     _, rows = run_query(manifest, "select v from t order by v nulls last", warehouse)
     assert [r[0] for r in rows] == ["x", "z", None]
-    assert _tables(manifest, warehouse) == {"t", "_manifest_loader_ledger", "_manifest_loader_keys"}
+    assert _tables(manifest, warehouse) == {"t", *_loader_tables(warehouse)}
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)

@@ -129,7 +129,8 @@ def test_bad_input(case: Case, warehouse: str, tmp_path: Path, shared_pg: str,
             assert after.get(table.lower()) == rows, f"{table}: {after}"
         changed = {t for t in after if after[t] != before.get(t)}
         assert changed <= {t.lower() for t in case.spec.get("tables", {})} | {
-            t for t in after if t.endswith(("._manifest_loader_ledger", "._manifest_loader_keys"))}, changed
+            t for t in after
+            if t.endswith(("._manifest_loader_ledger", "._manifest_loader_keys", "._manifest_loader_changed"))}, changed
     finally:
         if warehouse == "redshift":
             _drop_new_schemas(emulator, schemas)
