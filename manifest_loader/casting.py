@@ -91,7 +91,11 @@ def batches(uris: list[tuple[str, str]], source_names: list[str], schema: pa.Sch
             # One row group at a time, so memory stays at one row group, never the whole file.
             for group in range(parquet.num_row_groups):
                 copy.wait_for(_row_group_end(parquet.metadata.row_group(group)))
-                iterator = parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=source_names)
+                # One thread: this one runs beside the driver's encoder and the server on their own
+                # cores, and keeps ahead of them alone (0.3 s of CPU per million rows); pyarrow's pool
+                # spent a third more CPU on the same pages, taken from those two (docs/benchmarks.md).
+                iterator = parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=source_names,
+                                                use_threads=False)
                 for batch in iterator:
                     yield _cast_or_explain(batch, source_names, schema, table, display)
         except LoadFailed:
