@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -160,6 +160,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sha256_beside(path: Path) -> Callable[[], str]:
+    """file_sha256(path) in a thread of its own; the function returned waits for it (and raises
+    what it raised)."""
+    import threading
+
+    outcome: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(file_sha256(path))
+        except BaseException as exc:   # handed to the caller by wait()
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="manifest-loader-hash", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    return wait
+
+
 def describe_sources(sources: list[Listed], *, hash_content: bool = True,
                      cache: FooterCache | None = None) -> list[SourceFile]:
     """describe_source of each listed file, in order; several at once, since each waits on S3
@@ -188,9 +213,11 @@ def describe_source(uri: str, display: str, *, hash_content: bool = True, cache:
         raise SourceProblem(f"{display} is empty (0 bytes), not a Parquet file; remove it or regenerate it")
     identity = FooterCache.local_identity(path) if cache else ""
     cached = cache.get(identity) if cache else None
+    # The hash (sha256 releases the GIL) runs beside the footer's read, which imports pyarrow first.
+    hashed = _sha256_beside(path) if hash_content and (cached is None or cached.sha256 is None) else None
     footer = cached or _read_footer(path, display)
-    if hash_content and footer.sha256 is None:
-        footer = replace(footer, sha256=file_sha256(path))
+    if hashed is not None:
+        footer = replace(footer, sha256=hashed())
     if cache and footer != cached:
         cache.put(identity, footer)
     return SourceFile(uri, display, size, footer.rows, "sha256:" + (footer.sha256 or "not-computed"),
