@@ -9,6 +9,10 @@ the loader's connection, so a COUNT(*) (what every re-apply ran before) fails th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -21,13 +25,14 @@ from emulatorkit import use_emulator, write_manifest
 from manifest_loader.cli import main
 
 TABLES = ("  - name: r\n    source: data/r.parquet\n    mode: replace\n"
-          "  - name: a\n    source: data/a.parquet\n    mode: append\n")
+          "  - name: a\n    source: data/a.parquet\n    mode: append\n"
+          "  - name: g\n    source: data/a.parquet\n    mode: merge\n    merge_keys: [id]\n")
 RELOADING = "it was changed outside the loader; reloading it"
 
 
 @pytest.fixture
 def loaded(tmp_path: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Tables r (replace) and a (append), three rows each, loaded once."""
+    """Tables r (replace), a (append) and g (merge), three rows each, loaded once."""
     use_emulator("redshift", tmp_path, monkeypatch, pg_database)
     rows = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "v": ["x", "y", "z"]})
     manifest = write_manifest(tmp_path, "redshift", TABLES, {"data/r.parquet": rows, "data/a.parquet": rows})
@@ -49,7 +54,7 @@ def _marks(url: str) -> list[str]:
 def test_an_unchanged_reapply_counts_no_table_and_the_load_leaves_no_mark(
         loaded: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with psycopg.connect(pg_database) as holder:
-        holder.execute("LOCK TABLE probe.r, probe.a IN ACCESS EXCLUSIVE MODE")
+        holder.execute("LOCK TABLE probe.r, probe.a, probe.g IN ACCESS EXCLUSIVE MODE")
         monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=2000")
         # COUNT(*) would wait for the lock and fail: what every re-apply ran before the marks.
         for _ in range(2):   # and again: a re-apply leaves nothing that makes the next one count
@@ -57,11 +62,11 @@ def test_an_unchanged_reapply_counts_no_table_and_the_load_leaves_no_mark(
             assert code == 0 and "No changes" in output, output
         monkeypatch.delenv("PGOPTIONS")
         holder.rollback()
-    assert _marks(pg_database) == []   # the load's own writes marked both tables; its commit cleared them
+    assert _marks(pg_database) == []   # the load's own writes marked every table; its commit cleared them
     with psycopg.connect(pg_database) as conn:
         triggers = conn.execute("SELECT c.relname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                                 "WHERE t.tgname = '_manifest_loader_changed' ORDER BY 1").fetchall()
-    assert triggers == [("a", "O"), ("r", "O")]
+    assert triggers == [("a", "O"), ("g", "O"), ("r", "O")]
 
 
 @pytest.mark.parametrize("change", [
@@ -150,3 +155,64 @@ def test_a_user_who_may_write_a_table_but_not_the_marks_still_can(loaded: Path, 
         finally:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+def _paused_apply(manifest: Path, at: str) -> subprocess.Popen[str]:
+    """`apply` in its own process, stopped 2 s at each `at` point; returned once it first stops there."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "MANIFEST_LOADER_TEST_PAUSE_AT": at, "MANIFEST_LOADER_TEST_PAUSE_SECONDS": "2"}
+    process = subprocess.Popen([sys.executable, "-m", "manifest_loader.cli", "apply", str(manifest)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=manifest.parent)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if f"paused at {at}" in line:
+            return process
+    raise AssertionError(f"apply never paused at {at}: {process.communicate()}")
+
+
+def _new_files(manifest: Path) -> None:
+    """A new file for the append table, and the replace table's file changed: the next apply loads both."""
+    write_manifest(manifest.parent, "redshift", TABLES.replace("data/a.parquet", "data/a*.parquet", 1),
+                   {"data/a2.parquet": pa.table({"id": pa.array([4, 5], pa.int64()), "v": ["u", "w"]}),
+                    "data/r.parquet": pa.table({"id": pa.array([1, 2, 3, 4], pa.int64()), "v": list("wxyz")})})
+
+
+def test_a_write_committed_after_the_apply_read_the_marks_is_not_lost(loaded: Path, pg_database: str) -> None:
+    """Someone writes r and a after the apply read the marks, before its load's first statement."""
+    _new_files(loaded)
+    process = _paused_apply(loaded, "lock")
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("DELETE FROM probe.a WHERE id = 1")
+        conn.execute("INSERT INTO probe.r VALUES (100, 'late')")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    with psycopg.connect(pg_database) as conn:
+        # The replace load's DELETE came after the write, so it removed the late row: r is exactly its file.
+        assert conn.execute("SELECT count(*), sum(id) FROM probe.r").fetchone() == (4, 10)
+        assert conn.execute("SELECT count(*) FROM probe.a").fetchone() == (4,)
+    # a's mark is the other transaction's: the append load kept it, so the next apply counts a.
+    assert _marks(pg_database) == ["a"]
+    code, output = _output(loaded)
+    assert code == 1 and "table a holds 4 rows but the ledger recorded 5" in output, output
+
+
+def test_a_write_during_a_replace_load_waits_for_it_and_is_caught(loaded: Path, pg_database: str) -> None:
+    """Between the replace load's DELETE and its COPY, someone inserts into r: the insert waits for the
+    load's commit (the trigger's lock), lands after it and leaves its mark."""
+    _new_files(loaded)
+    process = _paused_apply(loaded, "copy")
+
+    def insert_late() -> None:
+        with psycopg.connect(pg_database) as conn:
+            conn.execute("INSERT INTO probe.r VALUES (100, 'late')")
+
+    writer = threading.Thread(target=insert_late)
+    writer.start()
+    out, err = process.communicate(timeout=120)
+    writer.join(timeout=60)
+    assert process.returncode == 0, out + err
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT count(*), sum(id) FROM probe.r").fetchone() == (5, 110)
+    assert _marks(pg_database) == ["r"]
+    code, output = _output(loaded)
+    assert code == 0 and "table r holds 5 rows but the ledger recorded 4" in output and RELOADING in output, output
