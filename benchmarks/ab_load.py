@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
         def timed(name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
             before = services.server_cpu_seconds(svc.postmaster_pid)
+            own = resource.getrusage(resource.RUSAGE_SELF)   # moto serves S3 from this process
             measured = runner.measure(argv, env=env, cwd=cwd, timeout=3600)
+            own_after = resource.getrusage(resource.RUSAGE_SELF)
+            s3_cpu = own_after.ru_utime - own.ru_utime + own_after.ru_stime - own.ru_stime
             if before is not None:
                 time.sleep(0.5)   # the postmaster adds a backend's CPU once it reaps it
             after = services.server_cpu_seconds(svc.postmaster_pid)
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{name} failed: {measured.stderr[-2000:]}")
             times.setdefault(name, []).append(measured.seconds)
             print(f"{name:24s} {measured.seconds:7.2f} s  RSS {measured.rss_mb or 0:4.0f} MB  "
-                  f"CPU {measured.cpu_seconds or 0:.1f} s  server CPU {cpu} s  "
+                  f"CPU {measured.cpu_seconds or 0:.1f} s  server CPU {cpu} s  S3 (moto) CPU {s3_cpu:.1f} s  "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DW_SIMULATOR_", "MANIFEST_LOADER_"))}
