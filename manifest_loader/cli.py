@@ -182,7 +182,7 @@ def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
 def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt: str, out: Path | None,
          offline: bool) -> None:
     """Print the exact SQL `apply` would run, step by step. Changes nothing (but --out); keeps caches
-    of footers and statements in the state folder.
+    of footers, statements and the manifest's parse in the state folder.
 
     For append and merge tables, the files the target's ledger already holds are marked (when the
     target can be reached; not with --offline): apply loads only the others. --out plans against the

@@ -75,7 +75,7 @@ def validate_text(raw: bytes, folder: Path, name: str, warehouse: str | None = N
     from .resolve import resolve
     from .target import resolve_target
 
-    manifest = parse_manifest(raw, folder / name, name, env)
+    manifest = parse_manifest(raw, folder / name, name, env, caches=False)
     target = resolve_target(manifest, warehouse, env)
     return resolve(manifest, target.kind, hash_content=False, cache=target.footer_cache(writable=False))
 

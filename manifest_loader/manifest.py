@@ -18,6 +18,7 @@ from typing import Any
 from . import registry
 from .errors import ManifestError, Problem, close_matches
 from .interpolate import interpolate_document
+from .parse_memo import load_positioned_memo
 from .schema_errors import schema_problems
 from .schema_memo import SchemaMemo
 from .state import state_dir
@@ -128,9 +129,12 @@ def load_manifest(path: str | Path, env: Mapping[str, str] | None = None) -> Man
     return parse_manifest(raw, file, display, env)
 
 
-def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] | None = None) -> Manifest:
+def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] | None = None, *,
+                   caches: bool = True) -> Manifest:
     """A manifest's bytes as if read from `file` (its folder is where sources resolve); nothing is
-    read from or written to `file` itself, so posted text is validated without a file."""
+    read from or written to `file` itself, so posted text is validated without a file. `caches`:
+    keep the parse and the schema check's answer in the state folder (parse_memo.py,
+    schema_memo.py) for the next command; not for text posted over HTTP."""
     env = os.environ if env is None else env
     try:
         text = raw.decode("utf-8")
@@ -139,13 +143,14 @@ def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] 
         line, col = before.count(b"\n") + 1, len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
         raise ManifestError([Problem(display, line, col, "$", f"the manifest is not UTF-8 text (byte "
                                      f"0x{raw[exc.start]:02x} here); save it as UTF-8")]) from None
-    doc = load_positioned(text, display)
+    doc = load_positioned_memo(text, display, state_dir(env, file) / "parsed", file) if caches \
+        else load_positioned(text, display)
     version_problem = _version_problem(doc)
     if version_problem:
         raise ManifestError([version_problem])
     data, interpolated, problems = interpolate_document(doc, env)
     substituted = _substitutions(doc, interpolated, data)
-    memo = SchemaMemo(state_dir(env, file) / "valid", file)
+    memo = SchemaMemo(state_dir(env, file) / "valid", file) if caches else None
     problems += say_substituted(schema_problems(data, doc, memo), substituted)
     # Values whose ${VAR} failed still hold the reference text; checking them would only add noise.
     unresolved = {p.path for p in problems}

@@ -114,6 +114,6 @@ def test_plan_writes_nothing_but_its_caches(tmp_path: Path, in_repo: None, monke
                                 env={**_env({}), "MANIFEST_LOADER_STATE_DIR": str(state),
                                      "DW_SIMULATOR_STAGE_BUCKET": ""})
     assert result.exit_code == 0, result.output
-    # No stage, no database, no run record: only what it read (footers), rendered and found valid, for
-    # the next plan.
-    assert sorted(p.name for p in state.iterdir()) == ["footers", "rendered", "valid"]
+    # No stage, no database, no run record: only what it read (footers), parsed, rendered and found
+    # valid, for the next plan.
+    assert sorted(p.name for p in state.iterdir()) == ["footers", "parsed", "rendered", "valid"]
