@@ -313,17 +313,14 @@ def _copy_hashed(source: str, temp: str, copy: LocalCopy | None) -> str:
             copy.tail_written(body_end)
             reader.seek(0)
             writer.seek(0)
+        # Without a footer written ahead, to the end, however long the file is now.
         digest, position = hashlib.sha256(), 0
-        while position < body_end and (chunk := reader.read(min(_READ_BYTES, body_end - position))):
+        while chunk := reader.read(_READ_BYTES if copy is None else min(_READ_BYTES, body_end - position)):
             digest.update(chunk)
             writer.write(chunk)
             position += len(chunk)
             if copy is not None:
                 copy.written(position)
-        if copy is None:   # no footer written ahead: copy to the end, however long the file is now
-            while chunk := reader.read(_READ_BYTES):
-                digest.update(chunk)
-                writer.write(chunk)
         digest.update(tail)
     return digest.hexdigest()
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 from datasets import column_fingerprint
 
+from manifest_loader.progress import Progress
 from manifest_loader.query import run_query
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +74,17 @@ def warehouse_columns(manifest: Path, table: str, warehouse: str, order_by: str)
 def count(manifest: Path, table: str, warehouse: str) -> int:
     _, rows = run_query(manifest, f"select count(*) from {table}", warehouse)
     return int(rows[0][0])
+
+
+def watching(kind: str) -> tuple[Progress, threading.Event]:
+    """A Progress for one apply, and an event it sets once that apply reports an event of `kind`
+    ("table_start", "table_rows"): a test holds a staging thread back until the load got that far."""
+    seen = threading.Event()
+
+    class Watching(Progress):
+        def event(self, name: str, **fields: Any) -> None:
+            if name == kind:
+                seen.set()
+            super().event(name, **fields)
+
+    return Watching(), seen

@@ -7,7 +7,7 @@ from pathlib import Path
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from loadkit import ROOT, count, fingerprints, parquet_columns, warehouse_columns
+from loadkit import ROOT, count, fingerprints, parquet_columns, warehouse_columns, watching
 
 from manifest_loader.apply import apply
 from manifest_loader.commands import make_plan
@@ -106,22 +106,13 @@ def test_the_emulator_reads_an_s3_source_while_s3_copies_it_to_the_stage(
     ETag: the bytes the server-side copy makes) instead of waiting for the copy (staged_gate.py);
     the copy still ends before the commit. A source overwritten after planning fails the apply
     with the copy's word for it, and nothing is loaded."""
-    import threading
 
     import manifest_loader.apply as apply_module
     from manifest_loader import stage
     from manifest_loader.errors import LoadFailed
-    from manifest_loader.progress import Progress
 
     monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
-    loading = threading.Event()
-
-    class Watching(Progress):
-        def event(self, kind: str, **fields: object) -> None:
-            if kind == "table_rows":
-                loading.set()
-            super().event(kind, **fields)
-
+    progress, loading = watching("table_rows")
     real_put_s3 = stage._put_s3
     seen: list[bool] = []
 
@@ -130,7 +121,7 @@ def test_the_emulator_reads_an_s3_source_while_s3_copies_it_to_the_stage(
         return real_put_s3(staged, result)
 
     monkeypatch.setattr(stage, "_put_s3", copy_once_rows_loaded)
-    result = apply(s3_manifest, "redshift", progress=Watching())
+    result = apply(s3_manifest, "redshift", progress=progress)
     assert result.rows == 200 and seen == [True, True]
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="local", Prefix="staging/")["Contents"]}
     assert {f.staged_uri.removeprefix("s3://local/") for f in result.plan.tables[0].files} <= keys

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from loadkit import watching
 from relkit import Emulator, isolated_emulator
 
 import manifest_loader.apply as apply_module
@@ -112,23 +113,14 @@ def test_the_load_starts_while_staging_goes_on_and_a_late_failure_loads_nothing(
     """The Redshift emulator streams the staged objects itself: its COPY starts once the first
     is staged (stage.Staging, staged_gate.py), not after the last. A later object that fails
     staging then stops the load under way, and the transaction leaves nothing behind."""
-    import threading
 
     from manifest_loader import stage
-    from manifest_loader.progress import Progress
 
     emulator, manifest = setup
     data = manifest.parent / "data"
     _write(data / "more.parquet", [4, 5, 6])
     manifest.write_text(manifest.read_text().replace("data/items.parquet", "data/*.parquet"), encoding="utf-8")
-    loading = threading.Event()
-
-    class Watching(Progress):
-        def event(self, kind: str, **fields: object) -> None:
-            if kind == "table_start":
-                loading.set()
-            super().event(kind, **fields)
-
+    progress, loading = watching("table_start")
     real_put = stage._put
     seen: dict[str, bool] = {}
 
@@ -140,7 +132,7 @@ def test_the_load_starts_while_staging_goes_on_and_a_late_failure_loads_nothing(
 
     monkeypatch.setattr(stage, "_put", put_more_late)
     with pytest.raises(LoadFailed) as caught:
-        apply(manifest, progress=Watching())
+        apply(manifest, progress=progress)
     assert seen == {"load started first": True}
     assert "data/more.parquet changed since it was planned" in str(caught.value)
     assert "swap.items" not in emulator.snapshot()          # the rows of items.parquet were rolled back
@@ -156,10 +148,8 @@ def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
     (footer first, then each row group once its bytes are in: staged_gate.py), so even a load of
     one file does not wait for its copy. What is read is what is hashed: a file changed while it
     is copied fails the apply, naming it, and the table keeps what it had."""
-    import threading
 
     from manifest_loader import fetch, stage
-    from manifest_loader.progress import Progress
 
     emulator, manifest = setup
     source = manifest.parent / "data" / "items.parquet"
@@ -167,14 +157,7 @@ def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
     pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), source, compression="none", row_group_size=20_000)
     size = source.stat().st_size
     monkeypatch.setattr(stage, "_READ_BYTES", 64 * 1024)
-    loading = threading.Event()
-
-    class Watching(Progress):
-        def event(self, kind: str, **fields: object) -> None:
-            if kind == "table_rows":
-                loading.set()
-            super().event(kind, **fields)
-
+    progress, loading = watching("table_rows")
     real_written = fetch.LocalCopy.written
     seen: dict[str, bool] = {}
     midway: list[Callable[[], None]] = []
@@ -187,7 +170,7 @@ def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
                 change()
 
     monkeypatch.setattr(fetch.LocalCopy, "written", written)
-    first = apply(manifest, progress=Watching())
+    first = apply(manifest, progress=progress)
     assert first.changed
     assert seen == {"rows loaded before the copy ended": True}
     rows = emulator.rows("SELECT count(*), sum(id), min(id), max(id) FROM swap.items")
@@ -204,9 +187,9 @@ def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
     assert rewritten.stat().st_size == size
     midway.append(lambda: source.write_bytes(rewritten.read_bytes()))
     seen.clear()
-    loading.clear()
+    progress, loading = watching("table_rows")
     with pytest.raises(LoadFailed) as caught:
-        apply(manifest, progress=Watching(), force=True)
+        apply(manifest, progress=progress, force=True)
     assert seen == {"rows loaded before the copy ended": True}
     assert "data/items.parquet changed since it was planned" in str(caught.value)
     assert emulator.rows("SELECT count(*), sum(id) FROM swap.items") == [(200_000, sum(ids))]
