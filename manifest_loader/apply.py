@@ -15,7 +15,7 @@ from typing import Any
 
 from . import compat, run_events
 from . import saved_plan as saved
-from .drift import TableDrift, check_existing_tables, compare_existing_tables
+from .drift import check_existing_tables
 from .errors import LoaderError, LoadFailed, UsageError
 from .execute import Execution, TableOutcome
 from .ledger_read import EarlyRead, LedgerReading, read_ledger, read_ledger_and_rows
@@ -27,7 +27,7 @@ from .resolve import ResolvedManifest, resolve
 from .run_log import metadata_url, open_run_log
 from .stage import remove_staged, start_staging
 from .staged_gate import staged_gate
-from .target import Target, has_server, resolve_target, with_server
+from .target import Target, resolve_target, with_server
 from .warehouses import connect
 from .warehouses.base import Warehouse
 
@@ -53,62 +53,6 @@ class ApplyResult:
     @property
     def bytes(self) -> int:
         return sum(t.bytes for t in self.tables)
-
-
-@dataclass
-class TargetReading:
-    """What `plan` read from the target: the ledger (append/merge tables) and the tables that drifted."""
-
-    held: dict[str, frozenset[str]] | None = None   # None: the ledger was not read
-    drifts: dict[str, TableDrift] = field(default_factory=dict)
-    note: str | None = None                         # why it was not read
-
-
-def read_for_plan(target: Target, renderer: Renderer, resolved: ResolvedManifest) -> TargetReading:
-    """The ledger (to mark held files of append/merge tables) and the existing tables' drift, for `plan`.
-
-    Nothing is read when the target is not configured here (no URL); a note says why when it
-    cannot be read; an embedded emulator whose database does not exist yet holds nothing (and is
-    not created). Only reads, in a transaction that is rolled back.
-    """
-    tables = [t.name for t in resolved.tables if t.spec.mode in ("append", "merge")]
-    empty = TargetReading({name: frozenset() for name in tables})
-    if not has_server(target):
-        return empty   # a managed emulator not made yet holds nothing
-    if target.url is None and target.managed:
-        from .localpg import LocalPostgres
-
-        if LocalPostgres(target.state).running() is None:   # plan starts nothing
-            return TargetReading(note="the managed Redshift emulator is not running, so its ledger and tables were "
-                                      "not read and every file is listed (`manifest-loader emulator up` starts it)")
-    elif target.url is None and target.is_emulator and not target.fakesnow_path.exists():
-        return empty
-    connection: Warehouse | None = None
-    try:
-        connection = connect(target, Progress(), 5.0)
-        loaded = read_ledger(connection, target, renderer)
-        drifts = compare_existing_tables(connection, resolved, target, renderer)
-    except LoaderError as exc:
-        return TargetReading(note=f"the ledger was not read, so every file is listed: "
-                                  f"{exc.message.splitlines()[0]} (existing tables were not compared with the "
-                                  "manifest either)")
-    finally:
-        if connection is not None:
-            connection.rollback()
-            connection.close()
-    return TargetReading({name: frozenset(loaded.get(name, set())) for name in tables}, drifts)
-
-
-def read_target(target: Target, renderer: Renderer,
-                resolved: ResolvedManifest) -> tuple[dict[str, set[str]], dict[str, TableDrift]]:
-    """The ledger and the existing tables' drift, read in a transaction that is rolled back (`plan --out`)."""
-    connection = connect(target, Progress(), 60.0)
-    try:
-        return read_ledger(connection, target, renderer), compare_existing_tables(connection, resolved, target,
-                                                                                  renderer)
-    finally:
-        connection.rollback()
-        connection.close()
 
 
 def changed_outside(resolved: ResolvedManifest, reading: LedgerReading, progress: Progress) -> dict[str, set[str]]:

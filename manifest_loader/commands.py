@@ -92,8 +92,8 @@ def make_plan(manifest_path: str | Path, warehouse: str | None = None, templates
     """
     from dataclasses import replace
 
-    from .apply import read_for_plan, read_target
     from .plan import build_plan
+    from .plan_reading import read_for_plan, read_target
     from .resolve import resolve
 
     manifest, target = target_of(manifest_path, warehouse, env)

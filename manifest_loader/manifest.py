@@ -19,12 +19,12 @@ from . import registry
 from .errors import ManifestError, Problem, close_matches
 from .interpolate import interpolate_document
 from .parse_memo import load_positioned_memo
+from .positions import JsonPath, PositionedDocument, json_path
 from .schema_errors import schema_problems
 from .schema_memo import SchemaMemo
 from .state import state_dir
 from .types import PortableType, TypeProblem, parse_type
 from .urls import mask_url
-from .yamlpos import JsonPath, PositionedDocument, json_path, load_positioned
 
 SUPPORTED_VERSIONS = (1,)
 CHECK_NAMES = ("not_null", "primary_key", "foreign_keys", "varchar_length", "row_count")
@@ -143,8 +143,13 @@ def parse_manifest(raw: bytes, file: Path, display: str, env: Mapping[str, str] 
         line, col = before.count(b"\n") + 1, len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
         raise ManifestError([Problem(display, line, col, "$", f"the manifest is not UTF-8 text (byte "
                                      f"0x{raw[exc.start]:02x} here); save it as UTF-8")]) from None
-    doc = load_positioned_memo(text, display, state_dir(env, file) / "parsed", file) if caches \
-        else load_positioned(text, display)
+    if caches:
+        doc = load_positioned_memo(text, display, state_dir(env, file) / "parsed", file)
+    else:
+        # PyYAML is imported only where a text is parsed (a memo's answer needs none)
+        from .yamlpos import load_positioned
+
+        doc = load_positioned(text, display)
     version_problem = _version_problem(doc)
     if version_problem:
         raise ManifestError([version_problem])

@@ -4,8 +4,8 @@ Parsing a 200-table manifest with every key's and value's position (yamlpos.py: 
 pass over its events that guards the nesting depth) took 0.05-0.09 s of a repeated `plan` of
 about 0.4 s (docs/benchmarks.md). The parse is a pure function of the text and the parsing code,
 so the last successful one is kept per manifest file in `<state dir>/parsed/`: the digest of the
-text, yamlpos.py, PyYAML's version and whether libyaml is there, and the document's data and
-positions in `marshal`'s format (of this Python version: marshal may change between versions).
+text, yamlpos.py, the installed PyYAML (its version, and whether libyaml is there), and the
+document's data and positions in `marshal`'s format (of this Python version: marshal may change between versions).
 Only the text before `${VAR}` interpolation is kept, so the environment is read afresh each time,
 and nothing of it is stored. A text whose digest differs, a damaged, foreign or unwritable file,
 all mean parsing as before; a text that does not parse is never kept, so its errors are always
@@ -16,16 +16,15 @@ data an attacker wrote, and no one but the folder's owner writes it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import marshal
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .cache_file import write_cache_file
-from .yamlpos import PositionedDocument, load_positioned
+from .positions import PositionedDocument
 
 
 def load_positioned_memo(text: str, display: str, folder: Path, owner: Path) -> PositionedDocument:
@@ -37,6 +36,9 @@ def load_positioned_memo(text: str, display: str, folder: Path, owner: Path) -> 
     if known is not None:
         data, values, keys = known
         return PositionedDocument(display, data, values, keys)
+    # PyYAML (0.02-0.03 s to import) only when the text is parsed
+    from .yamlpos import load_positioned
+
     doc = load_positioned(text, display)
     try:
         body = key + marshal.dumps((doc.data, doc.value_positions, doc.key_positions))
@@ -67,9 +69,16 @@ def _key(text: str) -> bytes:
 
 @lru_cache(maxsize=1)
 def _code_digest() -> bytes:
-    """What else the parse depends on: yamlpos.py's text, PyYAML's version, libyaml, Python's version."""
-    from . import yamlpos
+    """What else the parse depends on: yamlpos.py's text, the installed PyYAML, Python's version.
 
-    digest = hashlib.sha256(Path(yamlpos.__file__).read_bytes())
-    digest.update(f"\0{yaml.__version__}\0{getattr(yaml, '__with_libyaml__', False)}\0{sys.version}".encode())
+    PyYAML is known by its files, not imported (a memo that answers needs no parser): its
+    `__init__.py` holds its version, and its folder's file names say whether libyaml's extension
+    (`_yaml*.so`) is there."""
+    digest = hashlib.sha256(Path(__file__).with_name("yamlpos.py").read_bytes())
+    spec = importlib.util.find_spec("yaml")
+    if spec is not None and spec.origin is not None:
+        package = Path(spec.origin)
+        digest.update(package.read_bytes())
+        digest.update("\0".join(sorted(p.name for p in package.parent.iterdir())).encode())
+    digest.update(f"\0{sys.version}".encode())
     return digest.digest()

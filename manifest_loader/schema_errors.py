@@ -18,8 +18,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, close_matches
+from .positions import JsonPath, PositionedDocument
 from .resources import manifest_schema
-from .yamlpos import JsonPath, PositionedDocument
 
 if TYPE_CHECKING:
     import jsonschema_rs

@@ -7,14 +7,12 @@ path, e.g. ("tables", 1, "mode"), so any later error can point at the file posit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from .errors import ManifestError, Problem
-
-JsonPath = tuple[str | int, ...]
+from .positions import JsonPath, PositionedDocument, json_path
 
 # A manifest is a few KB; a limit keeps alias bombs and accidental data files out.
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -26,40 +24,6 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:int": int,
     "tag:yaml.org,2002:float": float,
 }
-
-
-def json_path(path: JsonPath) -> str:
-    """Render a path as JSONPath text: ("tables", 1, "mode") -> $.tables[1].mode."""
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-@dataclass
-class PositionedDocument:
-    """Plain data plus the position of every key and value in the source text."""
-
-    file: str
-    data: Any
-    value_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
-    key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
-
-    def position(self, path: JsonPath, *, key: bool = False) -> tuple[int, int]:
-        """Best known position of a path: itself, else the nearest ancestor that has one."""
-        table = self.key_positions if key else self.value_positions
-        probe = tuple(path)
-        while probe:
-            if probe in table:
-                return table[probe]
-            if key and probe in self.value_positions:
-                return self.value_positions[probe]
-            probe = probe[:-1]
-        return self.value_positions.get((), (1, 1))
-
-    def problem(self, path: JsonPath, message: str, *, key: bool = False) -> Problem:
-        line, col = self.position(path, key=key)
-        return Problem(self.file, line, col, json_path(path), message)
 
 
 class _Builder:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from manifest_loader import parse_memo
+from manifest_loader import parse_memo, yamlpos
 from manifest_loader.errors import ManifestError
 from manifest_loader.manifest import load_manifest, parse_manifest
 from manifest_loader.yamlpos import load_positioned
@@ -20,7 +20,7 @@ def _refuse_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(text: str, display: str) -> None:
         raise AssertionError("the parser ran")
 
-    monkeypatch.setattr(parse_memo, "load_positioned", refuse)
+    monkeypatch.setattr(yamlpos, "load_positioned", refuse)   # parse_memo imports it when it parses
 
 
 @pytest.mark.parametrize("manifest", CORPUS, ids=[m.stem for m in CORPUS])
@@ -57,7 +57,7 @@ def test_other_text_damage_and_other_code_go_to_the_parser(tmp_path: Path, monke
         calls.append(text)
         return load_positioned(text, display)
 
-    monkeypatch.setattr(parse_memo, "load_positioned", counting)
+    monkeypatch.setattr(yamlpos, "load_positioned", counting)
     assert parse_memo.load_positioned_memo("version: 1\nname: b\n", "m.yaml", tmp_path / "memo",
                                            owner).data["name"] == "b"
     assert calls == ["version: 1\nname: b\n"]
