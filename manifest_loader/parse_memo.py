@@ -5,7 +5,8 @@ pass over its events that guards the nesting depth) took 0.05-0.09 s of a repeat
 about 0.4 s (docs/benchmarks.md). The parse is a pure function of the text and the parsing code,
 so the last successful one is kept per manifest file in `<state dir>/parsed/`: the digest of the
 text, yamlpos.py, the installed PyYAML (its version, and whether libyaml is there), and the
-document's data and positions in `marshal`'s format (of this Python version: marshal may change between versions).
+document's data and positions in `marshal`'s format (of this Python version: marshal may change
+between versions). The positions are read back only when a problem needs one (positions.py).
 Only the text before `${VAR}` interpolation is kept, so the environment is read afresh each time,
 and nothing of it is stored. A text whose digest differs, a damaged, foreign or unwritable file,
 all mean parsing as before; a text that does not parse is never kept, so its errors are always
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache_file import write_cache_file
-from .positions import PositionedDocument
+from .positions import PositionedDocument, Positions
 
 
 def load_positioned_memo(text: str, display: str, folder: Path, owner: Path) -> PositionedDocument:
@@ -34,35 +35,54 @@ def load_positioned_memo(text: str, display: str, folder: Path, owner: Path) -> 
     key = _key(text)
     known = _read(path, key)
     if known is not None:
-        data, values, keys = known
-        return PositionedDocument(display, data, values, keys)
-    # PyYAML (0.02-0.03 s to import) only when the text is parsed
-    from .yamlpos import load_positioned
-
-    doc = load_positioned(text, display)
+        data, positions = known
+        return PositionedDocument(display, data, positions=lambda: _positions(positions, text, display))
+    doc = _parse(text, display)
     try:
-        body = key + marshal.dumps((doc.data, doc.value_positions, doc.key_positions))
+        body = key + marshal.dumps((doc.data, marshal.dumps((doc.value_positions, doc.key_positions))))
     except ValueError:
         return doc   # a value marshal cannot hold: not kept
     write_cache_file(path, body)   # if not written, the next command parses again
     return doc
 
 
-def _read(path: Path, key: bytes) -> tuple[Any, dict[Any, Any], dict[Any, Any]] | None:
+def _parse(text: str, display: str) -> PositionedDocument:
+    # PyYAML (0.02-0.03 s to import) only when the text is parsed
+    from .yamlpos import load_positioned
+
+    return load_positioned(text, display)
+
+
+def _read(path: Path, key: bytes) -> tuple[Any, bytes] | None:
+    """The kept data, and its positions still in marshal's form (read when a problem needs one)."""
     try:
         body = path.read_bytes()
         if not body.startswith(key):
             return None
-        data, values, keys = marshal.loads(body[len(key):])
+        data, positions = marshal.loads(body[len(key):])
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    if not isinstance(values, dict) or not isinstance(keys, dict):
-        return None
-    return data, values, keys
+    return (data, positions) if isinstance(positions, bytes) else None
+
+
+def _positions(kept: bytes, text: str, display: str) -> tuple[Positions, Positions]:
+    """The positions kept with the data; a damaged copy means parsing the text again."""
+    try:
+        values, keys = marshal.loads(kept)
+        if isinstance(values, dict) and isinstance(keys, dict):
+            return values, keys
+    except (ValueError, EOFError, TypeError):
+        pass
+    doc = _parse(text, display)
+    return doc.value_positions, doc.key_positions
+
+
+# 2: the data, and the positions as marshal's bytes of their own (read only when needed)
+_FORMAT = 2
 
 
 def _key(text: str) -> bytes:
-    digest = hashlib.sha256(_code_digest())
+    digest = hashlib.sha256(b"%d\0" % _FORMAT + _code_digest())
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest().encode("ascii")
 

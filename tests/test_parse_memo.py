@@ -3,6 +3,7 @@ parser would give it; any other text, damaged memo or text that does not parse g
 
 from __future__ import annotations
 
+import marshal
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,18 @@ def test_posted_text_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     text = b"version: 1\nname: m\ntarget: {warehouse: redshift}\ntables:\n  - {name: t, source: data/t.parquet}\n"
     parse_manifest(text, tmp_path / "posted.yaml", "posted.yaml", caches=False)
     assert not (tmp_path / "state").exists()
+
+
+def test_positions_are_read_back_when_asked_and_a_damaged_copy_parses_again(tmp_path: Path) -> None:
+    text = "version: 1\nname: a\ntables:\n  - {name: t, source: data/t.parquet}\n"
+    expected = load_positioned(text, "m.yaml")
+    parse_memo.load_positioned_memo(text, "m.yaml", tmp_path / "memo", tmp_path / "m.yaml")
+    (memo,) = (tmp_path / "memo").iterdir()
+    key, body = memo.read_bytes()[:64], memo.read_bytes()[64:]   # the key is a SHA-256 in hex
+    data, positions = marshal.loads(body)
+    assert isinstance(positions, bytes)   # kept apart from the data, read only when asked
+    memo.write_bytes(key + marshal.dumps((data, positions[:-9])))   # the positions cut short
+    doc = parse_memo.load_positioned_memo(text, "m.yaml", tmp_path / "memo", tmp_path / "m.yaml")
+    assert doc.data == expected.data
+    assert doc.value_positions == expected.value_positions and doc.key_positions == expected.key_positions
+    assert doc.problem(("tables", 0, "source"), "x").line == 4
