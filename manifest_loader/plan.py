@@ -562,22 +562,28 @@ def _with_fingerprint(plan: Plan) -> Plan:
 
 
 def _json_pieces(body: dict[str, Any]) -> Iterator[str]:
-    """`json.dumps(body, sort_keys=True, default=str)`, in pieces: each member of `body`, and each
-    item of a member that is a list. Without indent, json puts ", " between items and ": " after
-    keys, so the pieces join to exactly that text; made whole, it held about 3 MB of small strings
-    at once for a 200-table plan (1.2 MB of JSON), and fresh memory is costly here (docs/benchmarks.md)."""
+    """`json.dumps(body, sort_keys=True, default=str)`, in pieces: each member of `body`, and a list
+    member's items _JSON_ITEMS at a time. Without indent, json puts ", " between items and ": "
+    after keys, so the pieces join to exactly that text; made whole, it held about 3 MB of small
+    strings at once for a 200-table plan (1.2 MB of JSON), and fresh memory is costly here."""
     yield "{"
     for n, key in enumerate(sorted(body)):
         value = body[key]
-        yield f"{', ' if n else ''}{json.dumps(key)}: "
+        yield f"{', ' if n else ''}{_SORTED_JSON.encode(key)}: "
         if isinstance(value, list):
             yield "["
-            for i, item in enumerate(value):
-                yield f"{', ' if i else ''}{json.dumps(item, sort_keys=True, default=str)}"
+            for start in range(0, len(value), _JSON_ITEMS):
+                items = _SORTED_JSON.encode(value[start:start + _JSON_ITEMS])[1:-1]   # without its [ ]
+                yield f"{', ' if start else ''}{items}"
             yield "]"
         else:
-            yield json.dumps(value, sort_keys=True, default=str)
+            yield _SORTED_JSON.encode(value)
     yield "}"
+
+
+# What json.dumps(..., sort_keys=True, default=str) makes, without a new encoder for each call.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_JSON_ITEMS = 100
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

@@ -6,7 +6,11 @@ files by hand. Every rendered statement must also parse with sqlglot in its dial
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from sqlglot import exp
 
 from manifest_loader.cli import main
 from manifest_loader.commands import make_plan
+from manifest_loader.plan import _json_pieces, plan_to_dict
 from manifest_loader.state import state_dir
 from manifest_loader.target import Target
 
@@ -117,3 +122,15 @@ def test_plan_writes_nothing_but_its_caches(tmp_path: Path, in_repo: None, monke
     # No stage, no database, no run record: only what it read (footers), parsed, rendered and found
     # valid, for the next plan.
     assert sorted(p.name for p in state.iterdir()) == ["footers", "parsed", "rendered", "valid"]
+
+
+def test_the_fingerprint_is_the_digest_of_the_plans_sorted_json(in_repo: None) -> None:
+    """plan.py hashes the plan's JSON in pieces (never all of it at once); they join to exactly
+    json.dumps of the whole, on a real plan and across the pieces' item boundaries."""
+    plan, _ = make_plan(EXAMPLES[0], "redshift", env=_env({}))
+    whole = json.dumps(plan_to_dict(replace(plan, fingerprint="")), sort_keys=True, default=str)
+    assert plan.fingerprint == "sha256:" + hashlib.sha256(whole.encode()).hexdigest()
+    for items in (0, 1, 99, 100, 101, 250):
+        body = {"steps": [{"n": n, "v": [Decimal(n), "é\u2028", None]} for n in range(items)], "a": [],
+                "b": {"z": 1.5, "y": "ü"}, "c": "text"}
+        assert "".join(_json_pieces(body)) == json.dumps(body, sort_keys=True, default=str)
