@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # plan_to_dict lives with the plan (its fingerprint hashes it); this module prints it.
 __all__ = ["FORMATTERS", "display_sql", "format_json", "plan_to_dict"]
+# json.dumps(..., sort_keys=True, default=str), without a new encoder for each of a plan's thousand calls
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
 
 def _size(n: int) -> str:
     size = float(n)
@@ -47,7 +50,7 @@ def _params_text(step: Step) -> list[str]:
     if not step.params:
         return []
     shown = list(step.params[:3])
-    lines = [f"-- parameters: {json.dumps(dict(row), sort_keys=True, default=str)}" for row in shown]
+    lines = [f"-- parameters: {_SORTED_JSON.encode(dict(row))}" for row in shown]
     if len(step.params) > 3:
         lines.append(f"-- … and {len(step.params) - 3} more rows")
     if "run_id" in step.param_names:
