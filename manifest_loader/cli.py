@@ -68,6 +68,18 @@ def _short_lived() -> None:
         click.get_current_context().call_on_close(gc.enable)
 
 
+def _no_collection_at_exit() -> None:
+    """For a command that leaves nothing a finalizer must close (plan, validate): the interpreter's
+    last collection at exit, which walks every object left only to free memory the process's end
+    frees anyway (5-15 ms after a 200-table plan), skips what is frozen (`gc.freeze`), so all is
+    frozen at exit. Registered once per process; one that goes on (tests) freezes at its own end."""
+    import atexit
+    import gc
+
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
 def _report_errors(func: F) -> F:
     """Turn LoaderError into its message and exit code; anything else is a bug, said plainly."""
 
@@ -150,6 +162,7 @@ templates_option = click.option("--templates-dir", type=click.Path(file_okay=Fal
 def validate(manifests: tuple[Path, ...], warehouse: str | None) -> None:
     """Check MANIFESTS: schema, Parquet footers, keys, identifiers. Exit 2 with file:line:col on errors."""
     _short_lived()
+    _no_collection_at_exit()
     from .commands import validate as run
     from .errors import ManifestError
 
@@ -189,6 +202,7 @@ def plan(manifest: Path, warehouse: str | None, templates_dir: Path | None, fmt:
     ledger and saves it with the plan, so `apply --plan` runs exactly these steps.
     """
     _short_lived()
+    _no_collection_at_exit()
     from .commands import make_plan
     from .plan_format import FORMATTERS, format_json
 
