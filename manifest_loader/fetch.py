@@ -27,7 +27,7 @@ from .errors import LoadFailed
 from .fileuri import file_path
 from .run_events import report, submit, watch_retries
 from .staged_gate import staged_copy, staged_source, wait_staged
-from .storage import S3Location, endpoint_url, region, s3_client
+from .storage import S3Location, endpoint_url, new_s3_client, region, s3_client
 
 CHUNK_BYTES = 1024 * 1024
 # The first GET: the footer and its length (Parquet ends with them). Footers of files with a
@@ -245,11 +245,10 @@ def _client(endpoint: str | None, region_name: str) -> Any:
     reader did): moto reports a multipart object's composite CRC as if it covered the whole
     object, and botocore then rejects every full GET of it. Sizes are checked, and row counts
     against the footers."""
-    import boto3
     from botocore.config import Config
 
     config = s3_client().meta.config.merge(Config(response_checksum_validation="when_required"))
-    return watch_retries(boto3.client("s3", endpoint_url=endpoint, region_name=region_name, config=config))
+    return watch_retries(new_s3_client(config, endpoint, region_name))
 
 
 def _first_line(exc: Exception) -> str:

@@ -343,7 +343,9 @@ def _s3_source_failure(exc: Exception, staged: StagedFile, action: str) -> Excep
 
 
 def _put_s3(staged: StagedFile, result: StageResult) -> bool:
-    from boto3.s3.transfer import TransferConfig
+    # boto3's managed transfers (what boto3 puts on its clients as upload_fileobj and copy), on
+    # the loader's botocore client: multipart uploads and server-side copies with retries.
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
     client = s3_client()
     location = S3Location.parse(staged.staged_uri)
@@ -360,8 +362,9 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
             config.max_in_memory_upload_chunks = UPLOAD_CHUNKS_IN_MEMORY
             with open(staged.source.local_path, "rb") as handle:
                 reader = _HashingReader(handle)
-                client.upload_fileobj(reader, location.bucket, location.key, ExtraArgs={"Metadata": metadata},
-                                      Config=config)
+                with create_transfer_manager(client, config) as manager:
+                    manager.upload(fileobj=reader, bucket=location.bucket, key=location.key,
+                                   extra_args={"Metadata": metadata}).result()
             if reader.sha256.hexdigest() != staged.source.digest:
                 client.delete_object(Bucket=location.bucket, Key=location.key)
                 raise _changed(staged, "sha256:" + reader.sha256.hexdigest())
@@ -371,9 +374,12 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
             # object took 3x as long on moto (docs/benchmarks.md).
             copy_config = TransferConfig(multipart_threshold=COPY_MULTIPART_THRESHOLD,
                                          multipart_chunksize=MULTIPART_THRESHOLD)
-            client.copy({"Bucket": source.bucket, "Key": source.key}, location.bucket, location.key,
-                        ExtraArgs={"CopySourceIfMatch": f'"{staged.source.digest}"', "Metadata": metadata,
-                                   "MetadataDirective": "REPLACE"}, Config=copy_config)
+            copy_config.preferred_transfer_client = "classic"   # as boto3's copy(): the CRT client has no copy
+            with create_transfer_manager(client, copy_config) as manager:
+                manager.copy(copy_source={"Bucket": source.bucket, "Key": source.key}, bucket=location.bucket,
+                             key=location.key, extra_args={"CopySourceIfMatch": f'"{staged.source.digest}"',
+                                                           "Metadata": metadata, "MetadataDirective": "REPLACE"}
+                             ).result()
     except LoadFailed:
         raise
     except Exception as exc:

@@ -6,18 +6,27 @@ is installed: 0.3-0.5 s of every apply, and what kept a no-change re-apply above
 statement with positional parameters, read its rows, ingest a stream of batches, commit — and
 the public low-level API (AdbcDatabase, AdbcConnection, AdbcStatement) gives exactly that, with
 the same driver, the same errors and the same Arrow conversions underneath.
+
+The loader's own statements (the ledger, the catalog, row counts) return a few columns of plain
+types. Their rows are read with nanoarrow, Arrow's small C-stream reader, so that a command that
+loads nothing (a no-change re-apply) does not import pyarrow and numpy (0.13-0.2 s of CPU and
+30 MB): see `_rows`. Anything else, and a user's query (`execute_arrow`), goes through pyarrow.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from array import array
 from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import adbc_driver_manager as adbc
-import pyarrow as pa
+import nanoarrow as na
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
 
@@ -45,19 +54,28 @@ class Session:
         except BaseException:
             self.database.close()
             raise
-        self.columns: list[pa.Field] = []
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run one statement; its rows (none for DDL and DML). `columns` then describes them."""
+        """Run one statement; its rows (none for DDL and DML), as pyarrow's `to_pylist` gives them."""
         with adbc.AdbcStatement(self.connection) as statement:
-            statement.set_sql_query(sql)
-            if parameters:
-                statement.bind(_batch([[value] for value in parameters]))
-            handle, _ = _call(statement, statement.execute_query)
-            table = _call(statement, pa.RecordBatchReader._import_from_c(handle.address).read_all)
-        self.columns = list(table.schema)
-        columns = [column.to_pylist() for column in table.columns]
-        return list(zip(*columns, strict=True)) if columns else []
+            handle = self._run(statement, sql, parameters)
+            return _call(statement, lambda: _rows(na.ArrayStream(handle)))
+
+    def execute_arrow(self, sql: str, parameters: Sequence[Any] | None = None) -> pa.Table:
+        """Run one statement; its result as a pyarrow Table (a user's query: any type, any size)."""
+        import pyarrow as pa
+
+        with adbc.AdbcStatement(self.connection) as statement:
+            handle = self._run(statement, sql, parameters)
+            return _call(statement, pa.RecordBatchReader._import_from_c(handle.address).read_all)
+
+    def _run(self, statement: adbc.AdbcStatement, sql: str, parameters: Sequence[Any] | None) -> Any:
+        statement.set_sql_query(sql)
+        if parameters:
+            schema, array = _parameters(parameters)
+            statement.bind(array, schema)
+        handle, _ = _call(statement, statement.execute_query)
+        return handle
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement once per row of parameters."""
@@ -94,7 +112,59 @@ class Session:
             self.database.close()
 
 
+# Columns whose values nanoarrow converts exactly as pyarrow's to_pylist does (checked by
+# tests/test_adbc_session.py against a real server). Not: time zones (pyarrow gives ZoneInfo,
+# nanoarrow datetime.timezone), intervals, lists, times.
+_PLAIN = frozenset({na.Type.BOOL, na.Type.INT8, na.Type.INT16, na.Type.INT32, na.Type.INT64, na.Type.UINT8,
+                    na.Type.UINT16, na.Type.UINT32, na.Type.UINT64, na.Type.FLOAT, na.Type.DOUBLE,
+                    na.Type.STRING, na.Type.LARGE_STRING, na.Type.BINARY, na.Type.LARGE_BINARY,
+                    na.Type.DATE32, na.Type.TIMESTAMP, na.Type.NULL})
+# The driver's extension types for PostgreSQL types Arrow has no type for (numeric, as SUM of a
+# bigint gives; void, as pg_advisory_xact_lock gives; json): both libraries give their text or bytes.
+_AS_STORAGE = frozenset({"arrow.opaque", "arrow.json"})
+_BYTES = frozenset({na.Type.STRING, na.Type.LARGE_STRING, na.Type.BINARY, na.Type.LARGE_BINARY})
+
+
+def _plain(field: na.Schema) -> bool:
+    if field.extension is not None:
+        return field.extension.name in _AS_STORAGE and field.extension.storage.type in _BYTES
+    return field.type in _PLAIN and not (field.type == na.Type.TIMESTAMP and field.timezone)
+
+
+def _rows(stream: na.ArrayStream) -> list[tuple[Any, ...]]:
+    """A result's rows: by nanoarrow when every column is plain, else by pyarrow."""
+    fields = list(stream.schema.fields)
+    if not fields:
+        return []
+    if all(_plain(field) for field in fields):
+        from nanoarrow.iterator import UnregisteredExtensionWarning
+
+        with warnings.catch_warnings():
+            # "converting unregistered extension as storage type": what _AS_STORAGE asks for.
+            warnings.simplefilter("ignore", UnregisteredExtensionWarning)
+            return list(stream.read_all().iter_tuples())
+    import pyarrow as pa
+
+    table = pa.RecordBatchReader.from_stream(stream).read_all()
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+def _parameters(values: Sequence[Any]) -> tuple[Any, Any]:
+    """One row of parameters as the (schema, array) capsules `bind` takes. Strings, integers and
+    NULLs (what the loader binds to its own statements) without pyarrow; anything else by _batch."""
+    if all(v is None or type(v) is str or (type(v) is int and -(2**63) <= v < 2**63) for v in values):
+        types = [na.null() if v is None else na.string() if type(v) is str else na.int64() for v in values]
+        children = [na.c_array_from_buffers(t, 1, [], null_count=1) if v is None else na.c_array([v], t)
+                    for v, t in zip(values, types, strict=True)]
+        row = na.c_array_from_buffers(na.struct({str(i): t for i, t in enumerate(types)}), 1, [None],
+                                      children=children)
+        return row.__arrow_c_array__()
+    return _batch([[value] for value in values]).__arrow_c_array__()
+
+
 def _batch(columns: list[list[Any]]) -> pa.RecordBatch:
+    import pyarrow as pa
+
     arrays = [_array(values) for values in columns]
     return pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(columns))])
 
@@ -103,6 +173,7 @@ def _array(values: list[Any]) -> pa.Array:
     """One parameter's values as Arrow. Strings, integers and NULLs (every value the loader binds
     on the emulator) are built from buffers: pa.array() imports pandas, when installed, to ask
     whether the values are a DataFrame. Anything else goes through pa.array()."""
+    import pyarrow as pa
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
     if not present:

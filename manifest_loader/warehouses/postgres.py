@@ -122,13 +122,14 @@ class PostgresWarehouse(Warehouse):
             for statement in self.use_schema_sql(schema):
                 session.execute(statement.replace("SET ", "SET LOCAL ", 1))
             try:
-                rows = session.execute(sql)
+                table = session.execute_arrow(sql)
             except Exception as exc:
                 raise QueryFailed(f"query failed: {self.describe_error(exc)}", postgres_position(exc, sql)) from None
             finally:
                 with contextlib.suppress(Exception):
                     session.rollback()
-            fields = session.columns
+        fields = list(table.schema)
+        rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True))
         columns = [field.name for field in fields]
         numeric = [i for i, field in enumerate(fields) if "type_name=numeric" in str(field.type)]
         if not numeric:
