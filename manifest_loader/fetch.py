@@ -169,7 +169,7 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
     except _Abandoned:
         return
     except (ClientError, BotoCoreError, OSError) as exc:
-        error = _failure(exc, table, uri, display)
+        error = _source_changed(exc, display, planned_etag) or _failure(exc, table, uri, display)
         copy.failed(error)
         raise error from None
     except BaseException as exc:
@@ -254,6 +254,19 @@ def _client(endpoint: str | None, region_name: str) -> Any:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _source_changed(exc: Exception, display: str, planned_etag: str | None) -> LoadFailed | None:
+    """The planned version of an S3 source is gone (S3 answers If-Match with PreconditionFailed):
+    it was overwritten after planning. The same as staging says when its copy meets it."""
+    from botocore.exceptions import ClientError
+
+    if planned_etag is None or not isinstance(exc, ClientError) \
+            or exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+        return None
+    return LoadFailed(f"{display} changed since it was planned (S3 no longer holds the planned version, ETag "
+                      f"{planned_etag}); nothing was loaded",
+                      hint="make the plan again (or apply again) to load the file as it is now")
 
 
 def _failure(exc: Exception, table: str, uri: str, display: str) -> LoadFailed:

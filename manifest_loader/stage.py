@@ -343,10 +343,6 @@ def _s3_source_failure(exc: Exception, staged: StagedFile, action: str) -> Excep
 
 
 def _put_s3(staged: StagedFile, result: StageResult) -> bool:
-    # boto3's managed transfers (what boto3 puts on its clients as upload_fileobj and copy), on
-    # the loader's botocore client: multipart uploads and server-side copies with retries.
-    from boto3.s3.transfer import TransferConfig, create_transfer_manager
-
     client = s3_client()
     location = S3Location.parse(staged.staged_uri)
     metadata = _metadata(staged)
@@ -358,28 +354,21 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
         return False
     try:
         if staged.source.local_path is not None:
-            config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=UPLOAD_CHUNK_BYTES)
-            config.max_in_memory_upload_chunks = UPLOAD_CHUNKS_IN_MEMORY
-            with open(staged.source.local_path, "rb") as handle:
-                reader = _HashingReader(handle)
-                with create_transfer_manager(client, config) as manager:
-                    manager.upload(fileobj=reader, bucket=location.bucket, key=location.key,
-                                   extra_args={"Metadata": metadata}).result()
-            if reader.sha256.hexdigest() != staged.source.digest:
-                client.delete_object(Bucket=location.bucket, Key=location.key)
-                raise _changed(staged, "sha256:" + reader.sha256.hexdigest())
+            _upload(client, staged, location, metadata)
         else:   # already on S3: copy server-side, never through this machine
             source = S3Location.parse(staged.source.uri)
-            # One CopyObject up to S3's 5 GiB limit, in one request: a multipart copy of a 120 MB
-            # object took 3x as long on moto (docs/benchmarks.md).
-            copy_config = TransferConfig(multipart_threshold=COPY_MULTIPART_THRESHOLD,
-                                         multipart_chunksize=MULTIPART_THRESHOLD)
-            copy_config.preferred_transfer_client = "classic"   # as boto3's copy(): the CRT client has no copy
-            with create_transfer_manager(client, copy_config) as manager:
-                manager.copy(copy_source={"Bucket": source.bucket, "Key": source.key}, bucket=location.bucket,
-                             key=location.key, extra_args={"CopySourceIfMatch": f'"{staged.source.digest}"',
-                                                           "Metadata": metadata, "MetadataDirective": "REPLACE"}
-                             ).result()
+            copy = {"CopySource": {"Bucket": source.bucket, "Key": source.key}, "Bucket": location.bucket,
+                    "Key": location.key, "CopySourceIfMatch": f'"{staged.source.digest}"', "Metadata": metadata,
+                    "MetadataDirective": "REPLACE"}
+            if staged.source.size < COPY_MULTIPART_THRESHOLD:
+                # One CopyObject up to S3's 5 GiB limit: a multipart copy of a 120 MB object took 3x
+                # as long on moto (docs/benchmarks.md); without boto3's transfer manager (its import
+                # is 0.05-0.08 s). Its HEAD of the planned version is kept: not every S3-compatible
+                # store honours CopySourceIfMatch (moto copies whatever the source now holds).
+                client.head_object(Bucket=source.bucket, Key=source.key, IfMatch=copy["CopySourceIfMatch"])
+                client.copy_object(**copy)
+            else:
+                _multipart_copy(client, copy)
     except LoadFailed:
         raise
     except Exception as exc:
@@ -390,6 +379,36 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
     if head and head.get("VersionId"):
         result.version_ids[staged.staged_uri] = head["VersionId"]
     return True
+
+
+def _upload(client: Any, staged: StagedFile, location: S3Location, metadata: dict[str, str]) -> None:
+    """A local file to S3 through boto3's managed transfer (multipart above MULTIPART_THRESHOLD),
+    hashed as it is read: what S3 holds is what was planned, or it is deleted again."""
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+    assert staged.source.local_path is not None
+    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=UPLOAD_CHUNK_BYTES)
+    config.max_in_memory_upload_chunks = UPLOAD_CHUNKS_IN_MEMORY
+    with open(staged.source.local_path, "rb") as handle:
+        reader = _HashingReader(handle)
+        # What boto3 puts on its own clients as upload_fileobj, on the loader's botocore client.
+        with create_transfer_manager(client, config) as manager:
+            manager.upload(fileobj=reader, bucket=location.bucket, key=location.key,
+                           extra_args={"Metadata": metadata}).result()
+    if reader.sha256.hexdigest() != staged.source.digest:
+        client.delete_object(Bucket=location.bucket, Key=location.key)
+        raise _changed(staged, "sha256:" + reader.sha256.hexdigest())
+
+
+def _multipart_copy(client: Any, copy: dict[str, Any]) -> None:
+    """An object over 5 GiB copied server-side in parts, by boto3's managed copy."""
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+    config = TransferConfig(multipart_threshold=COPY_MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+    config.preferred_transfer_client = "classic"   # as boto3's copy(): the CRT client has no copy
+    extra = {k: v for k, v in copy.items() if k not in ("CopySource", "Bucket", "Key")}
+    with create_transfer_manager(client, config) as manager:
+        manager.copy(copy_source=copy["CopySource"], bucket=copy["Bucket"], key=copy["Key"], extra_args=extra).result()
 
 
 def _put_bytes(uri: str, body: bytes) -> None:
