@@ -112,6 +112,38 @@ def test_an_object_over_the_copy_limit_is_staged_by_a_multipart_copy(s3_manifest
     assert fingerprints(warehouse_columns(s3_manifest, "customers", "redshift", "customer_id")) == expected
 
 
+def test_s3_footers_are_read_by_ranged_gets_of_the_listed_version(s3_env: str, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from manifest_loader.sources import SourceProblem, describe_source
+
+    client = boto3.client("s3")
+    # A footer longer than the first 64 KB read: 200 columns in 40 row groups.
+    table = pa.table({f"c{i}": pa.array(range(400), pa.int64()) for i in range(200)})
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(table, wide, row_group_size=10)
+    footer_bytes = int.from_bytes(wide.read_bytes()[-8:-4], "little")
+    assert footer_bytes > 64 * 1024
+    client.upload_file(str(wide), "local", "footers/wide.parquet")
+    described = describe_source("s3://local/footers/wide.parquet", "wide.parquet")
+    assert described.rows == 400 and len(described.schema.columns) == 200
+    # A small file: the first read is all of it.
+    small = tmp_path / "small.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3]}), small)
+    client.upload_file(str(small), "local", "footers/small.parquet")
+    assert describe_source("s3://local/footers/small.parquet", "small.parquet").rows == 3
+    # Not Parquet: named as such.
+    client.put_object(Bucket="local", Key="footers/t.parquet", Body=b"id,v\n1,a\n")
+    with pytest.raises(SourceProblem, match=r"t.parquet: cannot read the Parquet footer: .*magic bytes"):
+        describe_source("s3://local/footers/t.parquet", "t.parquet")
+    # Rewritten after it was listed: the listed version is gone, and that is what is said.
+    listed = client.head_object(Bucket="local", Key="footers/small.parquet")
+    client.upload_file(str(wide), "local", "footers/small.parquet")
+    with pytest.raises(SourceProblem, match=r"small.parquet: cannot read the Parquet footer: .*PreconditionFailed"):
+        describe_source("s3://local/footers/small.parquet", "small.parquet", etag=listed["ETag"].strip('"'),
+                        size=listed["ContentLength"])
+
+
 def test_missing_credentials_say_which_variables_to_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          request: pytest.FixtureRequest) -> None:
     from click.testing import CliRunner
