@@ -245,9 +245,10 @@ def _client(endpoint: str | None, region_name: str) -> Any:
     reader did): moto reports a multipart object's composite CRC as if it covered the whole
     object, and botocore then rejects every full GET of it. Sizes are checked, and row counts
     against the footers."""
+    loader_client = s3_client()   # first: it imports botocore (storage._session)
     from botocore.config import Config
 
-    config = s3_client().meta.config.merge(Config(response_checksum_validation="when_required"))
+    config = loader_client.meta.config.merge(Config(response_checksum_validation="when_required"))
     return watch_retries(new_s3_client(config, endpoint, region_name))
 
 

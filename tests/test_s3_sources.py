@@ -79,16 +79,20 @@ import sys
 from pathlib import Path
 from manifest_loader.sources import list_sources
 files = list_sources("s3://local/raw/customers/", Path("."))
-print(len(files), sorted(m for m in ("boto3", "s3transfer", "pyarrow", "numpy") if m in sys.modules))
+print(len(files), sorted(m for m in ("boto3", "s3transfer", "pyarrow", "numpy", "OpenSSL") if m in sys.modules))
+# botocore's TLS context is the one it would have taken from pyOpenSSL's module, which still imports.
+import botocore.httpsession, urllib3.contrib.pyopenssl, urllib3.util.ssl_
+print(botocore.httpsession.SSLContext is urllib3.util.ssl_.SSLContext is urllib3.contrib.pyopenssl.orig_util_SSLContext)
 """
 
 
 def test_listing_s3_sources_imports_neither_boto3_nor_pyarrow(s3_manifest: Path) -> None:
     # What a re-apply with nothing to load needs of S3: botocore's client for the LIST (boto3 and
-    # its s3transfer cost 0.05-0.08 s), nanoarrow for the ledger (tests/test_adbc_session.py).
+    # its s3transfer cost 0.05-0.08 s, pyOpenSSL 0.05 s: storage.py), nanoarrow for the ledger
+    # (tests/test_adbc_session.py).
     done = subprocess.run([sys.executable, "-c", _LIST], capture_output=True, text=True, check=True,
                           cwd=s3_manifest.parent)
-    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert done.stdout.strip().splitlines() == ["2 []", "True"], done.stdout + done.stderr
 
 
 def test_an_object_over_the_copy_limit_is_staged_by_a_multipart_copy(s3_manifest: Path, pg_database: str,
