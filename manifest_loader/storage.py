@@ -1,6 +1,6 @@
 """Clients for object storage, configured from the environment users already have.
 
-`AWS_ENDPOINT_URL` points boto3 and pyarrow at an S3-compatible endpoint (moto, LocalStack,
+`AWS_ENDPOINT_URL` points botocore (and pyarrow) at an S3-compatible endpoint (moto, LocalStack,
 MinIO); credentials come from the usual AWS chain, never from a manifest.
 """
 
