@@ -352,9 +352,15 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
         if existing.get("VersionId"):
             result.version_ids[staged.staged_uri] = existing["VersionId"]
         return False
+    # The new object's version comes from the response that wrote it (None where the bucket
+    # keeps no versions); only boto3's multipart transfers hide it, and a HEAD asks then.
+    version: str | None = None
     try:
-        if staged.source.local_path is not None:
+        if staged.source.local_path is not None and staged.source.size < MULTIPART_THRESHOLD:
+            version = _put_small(client, staged, location, metadata)
+        elif staged.source.local_path is not None:
             _upload(client, staged, location, metadata)
+            version = _version_of(client, location)
         else:   # already on S3: copy server-side, never through this machine
             source = S3Location.parse(staged.source.uri)
             copy = {"CopySource": {"Bucket": source.bucket, "Key": source.key}, "Bucket": location.bucket,
@@ -366,19 +372,39 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
                 # is 0.05-0.08 s). Its HEAD of the planned version is kept: not every S3-compatible
                 # store honours CopySourceIfMatch (moto copies whatever the source now holds).
                 client.head_object(Bucket=source.bucket, Key=source.key, IfMatch=copy["CopySourceIfMatch"])
-                client.copy_object(**copy)
+                version = client.copy_object(**copy).get("VersionId")
             else:
                 _multipart_copy(client, copy)
+                version = _version_of(client, location)
     except LoadFailed:
         raise
     except Exception as exc:
         if staged.source.local_path is None:
             raise _s3_source_failure(exc, staged, "copy") from None
         raise s3_failure(exc, "upload", staged.staged_uri) from None
-    head = _head(client, location)
-    if head and head.get("VersionId"):
-        result.version_ids[staged.staged_uri] = head["VersionId"]
+    if version:
+        result.version_ids[staged.staged_uri] = version
     return True
+
+
+def _version_of(client: Any, location: S3Location) -> str | None:
+    head = _head(client, location)
+    return head.get("VersionId") if head else None
+
+
+def _put_small(client: Any, staged: StagedFile, location: S3Location, metadata: dict[str, str]) -> str | None:
+    """A local file under MULTIPART_THRESHOLD in one PutObject: read whole (as boto3's transfer
+    manager buffers a stream this size anyway), checked against the plan's sha256 before a byte
+    is sent, and its version taken from the response, not from a HEAD after it."""
+    assert staged.source.local_path is not None
+    with open(staged.source.local_path, "rb") as handle:
+        body = handle.read(staged.source.size + 1)   # a file grown since the plan fails the hash below
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != staged.source.digest:
+        raise _changed(staged, "sha256:" + digest)
+    version: str | None = client.put_object(Bucket=location.bucket, Key=location.key, Body=body,
+                                            Metadata=metadata).get("VersionId")
+    return version
 
 
 def _upload(client: Any, staged: StagedFile, location: S3Location, metadata: dict[str, str]) -> None:

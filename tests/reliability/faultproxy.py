@@ -20,7 +20,11 @@ Fault kinds (``FAULTS``, taking turns):
               body; others get ``reset``)
 
 ``only`` restricts faults to matching requests (a predicate on method, path and headers), and
-``rate``, ``kinds`` and ``only`` may be changed while the proxy runs. ``stop()`` closes the
+``rate``, ``kinds`` and ``only`` may be changed while the proxy runs. ``streak_limit`` bounds
+how many times in a row one request (method and path) is faulted: with it, a client that
+retries more often than that always gets through, so a test of what retries *do* does not fail
+at random when the dice give one request more faults than the client's attempts (at a rate of
+0.3, five in a row for one of about 40 requests happens in one run in ten). ``stop()`` closes the
 listening socket and resets every open connection, which is what a crashed server looks like to
 a client; ``stop_during_next_upload(n)`` does that once n bytes of the next large PUT have
 arrived; ``start()`` again binds the same port.
@@ -64,12 +68,14 @@ class FaultProxy:
 
     def __init__(self, upstream: str, rate: float = 0.0, kinds: tuple[str, ...] = FAULTS, seed: int = 0,
                  stall_seconds: float = 1.0, only: Callable[[Request], bool] | None = None,
-                 on_request: Callable[[Request], None] | None = None) -> None:
+                 on_request: Callable[[Request], None] | None = None, streak_limit: int | None = None) -> None:
         parts = urlsplit(upstream)
         assert parts.scheme == "http" and parts.hostname, upstream
         self.upstream = (parts.hostname, parts.port or 80)
         self.rate, self.kinds, self.stall_seconds, self.only = rate, kinds, stall_seconds, only
         self.on_request = on_request
+        self.streak_limit = streak_limit
+        self._streaks: Counter[tuple[str, str]] = Counter()   # faults in a row, per method and path
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []   # (method, path, fault or "ok")
         self._random = random.Random(seed)
@@ -219,8 +225,12 @@ class FaultProxy:
             self.counts["request"] += 1
             if self.rate <= 0 or (self.only is not None and not self.only(request)):
                 return None
-            if self._random.random() >= self.rate:
+            streak = (request.method, request.path)
+            if self._random.random() >= self.rate or (
+                    self.streak_limit is not None and self._streaks[streak] >= self.streak_limit):
+                self._streaks.pop(streak, None)
                 return None
+            self._streaks[streak] += 1
             # Kinds take turns, so a dozen faults cover every kind; the rate stays random.
             fault = self.kinds[self.faults % len(self.kinds)]
             self.counts[fault] += 1

@@ -56,7 +56,9 @@ def test_two_loads_at_once_each_hear_only_their_own_retries(s3_env: str, pg_data
     stages = {"faulty": f"s3://local/events-faulty-{tag}", "calm": f"s3://local/events-calm-{tag}"}
     manifests = {name: _workspace(tmp_path, f"{name}_{tag}", stage) for name, stage in stages.items()}
     env = {"DW_SIMULATOR_REDSHIFT_URL": pg_database, "MANIFEST_LOADER_STATE_DIR": str(tmp_path / "state")}
-    with FaultProxy(s3_env, rate=0.3, kinds=("500", "503"), seed=5) as proxy:
+    # At most two faults in a row per request, within botocore's five attempts: what is tested is
+    # where retries are reported, not whether five faults in a row exhaust them.
+    with FaultProxy(s3_env, rate=0.3, kinds=("500", "503"), seed=5, streak_limit=2) as proxy:
         proxy.configure(only=lambda request: f"events-faulty-{tag}" in request.path)
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
         progress = {name: Recorded() for name in manifests}
@@ -84,3 +86,15 @@ def test_two_loads_at_once_each_hear_only_their_own_retries(s3_env: str, pg_data
         done = recorded.of("table_done")
         assert [(d["table"], d["rows"]) for d in done] == [("facts", FILES * ROWS)], (name, recorded.events)
         assert len(recorded.of("run_started")) == 1
+
+
+def test_the_fault_proxy_faults_one_request_at_most_streak_limit_times_in_a_row() -> None:
+    from faultproxy import Request
+
+    proxy = FaultProxy("http://127.0.0.1:9", rate=1.0, kinds=("503",), streak_limit=2)
+    head = Request("HEAD", "/bucket/a.parquet", {})
+    other = Request("GET", "/bucket/a.parquet", {})
+    assert [proxy._choose(head) for _ in range(6)] == ["503", "503", None, "503", "503", None]
+    assert proxy._choose(other) == "503"      # streaks are counted per method and path
+    unlimited = FaultProxy("http://127.0.0.1:9", rate=1.0, kinds=("503",))
+    assert [unlimited._choose(head) for _ in range(6)] == ["503"] * 6
