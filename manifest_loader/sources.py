@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
 _GLOB_CHARS = set("*?[")
-_HASH_CHUNK = 4 * 1024 * 1024
 _DESCRIBE_THREADS = 8
 
 
@@ -153,11 +152,8 @@ def _short(exc: Exception) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with path.open("rb", buffering=0) as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()   # one reused 256 KiB buffer
 
 
 def _sha256_beside(path: Path) -> Callable[[], str]:

@@ -42,7 +42,10 @@ STAGE_THREADS = 4
 # at UPLOAD_CHUNKS_IN_MEMORY x UPLOAD_CHUNK_BYTES per file being staged.
 UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
 UPLOAD_CHUNKS_IN_MEMORY = 4
-_READ_BYTES = 4 * 1024 * 1024
+# A local file is copied through one buffer of this size per staging thread: glibc keeps a freed
+# buffer of a thread's own in that thread's heap, so with four threads 4 MB buffers (each read a
+# new bytes object) held 40 MB more at 10 files than at one (docs/benchmarks.md).
+_READ_BYTES = 1024 * 1024
 
 
 class _HashingReader:
@@ -299,7 +302,7 @@ def _copy_hashed(source: str, temp: str, copy: LocalCopy | None) -> str:
     `copy`, so a reader can open the file and read each row group once its bytes are in. The
     digest is of exactly the bytes written, the footer hashed last in its place: a file changed
     between the two reads gives another digest and fails the check, as one changed before."""
-    with open(source, "rb") as reader, open(temp, "r+b", buffering=0) as writer:
+    with open(source, "rb", buffering=0) as reader, open(temp, "r+b", buffering=0) as writer:
         size = os.fstat(reader.fileno()).st_size
         body_end, tail = size, b""
         if copy is not None:
@@ -308,21 +311,29 @@ def _copy_hashed(source: str, temp: str, copy: LocalCopy | None) -> str:
             tail = reader.read()
             writer.truncate(body_end + len(tail))
             writer.seek(body_end)
-            writer.write(tail)
+            _write_all(writer, memoryview(tail))
             copy.path = temp
             copy.tail_written(body_end)
             reader.seek(0)
             writer.seek(0)
-        # Without a footer written ahead, to the end, however long the file is now.
-        digest, position = hashlib.sha256(), 0
-        while chunk := reader.read(_READ_BYTES if copy is None else min(_READ_BYTES, body_end - position)):
+        # Without a footer written ahead, to the end, however long the file is now, through one
+        # buffer read into again and again (see _READ_BYTES).
+        digest, position, buffer = hashlib.sha256(), 0, memoryview(bytearray(_READ_BYTES))
+        while read := reader.readinto(buffer if copy is None else buffer[:min(_READ_BYTES, body_end - position)]):
+            chunk = buffer[:read]
             digest.update(chunk)
-            writer.write(chunk)
-            position += len(chunk)
+            _write_all(writer, chunk)
+            position += read
             if copy is not None:
                 copy.written(position)
         digest.update(tail)
     return digest.hexdigest()
+
+
+def _write_all(writer: Any, data: memoryview) -> None:
+    """An unbuffered file's write() may write less than it was given."""
+    while data:
+        data = data[writer.write(data):]
 
 
 def _holds(path: Any, staged: StagedFile) -> bool:
