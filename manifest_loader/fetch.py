@@ -14,6 +14,7 @@ objects, removed as they load. A body cut short is asked for again from where it
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import threading
@@ -225,6 +226,30 @@ def _write_body(client: Any, location: S3Location, out: IO[bytes], response: dic
                error=_first_line(problem), delay=f"{_BACKOFF_SECONDS * attempt:.1f}s", attempt=attempt)
         time.sleep(_BACKOFF_SECONDS * attempt)
         response = _get(client, location, f"bytes={position}-{end - 1}", etag)
+
+
+class _Window(io.BytesIO):
+    """Bytes [start, ...) of an object, written at the object's own offsets."""
+
+    def __init__(self, start: int):
+        super().__init__()
+        self.start = start
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        return super().seek(position - self.start if whence == 0 else position, whence)
+
+
+def read_range(client: Any, location: S3Location, byte_range: str, etag: str) -> bytes:
+    """A range (HTTP syntax, `bytes=-N` for the last N) of the version with `etag`, whole: a body
+    cut short is asked for again from where it stopped, as fetch_object's. Raises botocore's
+    errors or OSError."""
+    response = _get(client, location, byte_range, etag)
+    content_range = response.get("ContentRange")   # bytes a-b/size; none when S3 sent it all
+    start, end = (0, int(response["ContentLength"])) if not content_range else \
+        (int(content_range.split()[-1].split("-")[0]), int(content_range.split("-")[1].split("/")[0]) + 1)
+    out = _Window(start)
+    _write_body(client, location, out, response, start, end, etag, None)
+    return out.getvalue()
 
 
 def fetch_object(uri: str, path: str, *, if_match: str | None = None) -> None:

@@ -303,15 +303,16 @@ _S3_TAIL_BYTES = 64 * 1024   # the footer of a file with a few dozen row groups,
 def _s3_metadata(location: S3Location, etag: str, size: int) -> pq.FileMetaData:
     """The footer of the listed version of an S3 object (If-Match on its ETag: an object rewritten
     since the LIST fails, rather than mixing one version's size with another's footer), read by
-    ranged GETs on the loader's client: the last 64 KB, then the whole footer if it is longer.
+    ranged GETs on the loader's client: the last 64 KB, then the whole footer if it is longer
+    (a body cut short is asked for again from where it stopped).
     Not pyarrow's S3 filesystem, whose AWS SDK start-up (0.05 s) an S3 apply paid only for this."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from .fetch import read_range  # a body cut short is asked for again, as a staged object's
+
     def tail(length: int) -> bytes:
-        got = s3_client().get_object(Bucket=location.bucket, Key=location.key, Range=f"bytes=-{length}",
-                                     IfMatch=f'"{etag}"')
-        return bytes(got["Body"].read())
+        return read_range(s3_client(), location, f"bytes=-{length}", etag)
 
     data = tail(min(_S3_TAIL_BYTES, size)) if size > 0 else b""
     if len(data) >= 8 and data[-4:] == b"PAR1":

@@ -223,3 +223,39 @@ def test_a_staged_object_cut_short_is_read_on_from_where_it_stopped(pg_database:
     emulator = Emulator("redshift", tmp_path / "state", pg_database)
     assert emulator.rows("SELECT count(*), sum(id), count(DISTINCT label) FROM resume.big") == [
         (200_000, sum(ids), 200_000)]
+
+
+def test_a_footer_cut_short_is_asked_for_again_from_where_it_stopped(s3_env: str, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    from manifest_loader.sources import describe_source
+
+    # A footer longer than the first 64 KB read (200 columns, 40 row groups): two ranged GETs.
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": pa.array(range(400), pa.int64()) for i in range(200)}), wide,
+                   row_group_size=10)
+    size, key = wide.stat().st_size, f"footers-cut-{uuid.uuid4().hex[:8]}/wide.parquet"
+    boto3.client("s3").upload_file(str(wide), "local", key)
+    ranges: list[str] = []
+
+    def footer_get(request: Request) -> bool:
+        return request.method == "GET" and key in request.path
+
+    def remember(request: Request) -> None:
+        if footer_get(request):
+            ranges.append(request.headers.get("range", ""))
+
+    with FaultProxy(s3_env, rate=1.0, kinds=("truncate",), streak_limit=1, only=footer_get,
+                    on_request=remember) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
+        described = describe_source(f"s3://local/{key}", "wide.parquet")
+    assert described.rows == 400 and len(described.schema.columns) == 200
+    assert proxy.counts["truncate"] == 2, proxy.log    # both GETs' bodies were cut in half, once
+    first, again, footer, rest = ranges
+    assert first == f"bytes=-{64 * 1024}" and footer.startswith("bytes=-")
+    # Each is asked for again from where its body stopped, to the object's end.
+    for asked, resumed in ((first, again), (footer, rest)):
+        start = size - int(asked.removeprefix("bytes=-"))
+        resumed_from, resumed_to = map(int, resumed.removeprefix("bytes=").split("-"))
+        assert start <= resumed_from < size and resumed_to == size - 1, (asked, resumed)
