@@ -88,6 +88,13 @@ class LoadFailed(LoaderError):
     """The load ran and failed; everything was rolled back."""
 
 
+def changed_since_planned(display: str, how: str) -> LoadFailed:
+    """A source whose content is no longer what the plan read (staging's hash of a local file, or
+    S3's answer to If-Match on the planned ETag): the same words wherever it is found out."""
+    return LoadFailed(f"{display} changed since it was planned ({how}); nothing was loaded",
+                      hint="make the plan again (or apply again) to load the file as it is now")
+
+
 class QueryFailed(LoadFailed):
     """A user's statement failed in the warehouse.
 

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import IO, Any
 
-from .errors import LoadFailed
+from .errors import LoadFailed, changed_since_planned
 from .fileuri import file_path
 from .run_events import report, submit, watch_retries
 from .staged_gate import staged_copy, staged_source, wait_staged
@@ -290,9 +290,7 @@ def _source_changed(exc: Exception, display: str, planned_etag: str | None) -> L
     if planned_etag is None or not isinstance(exc, ClientError) \
             or exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
         return None
-    return LoadFailed(f"{display} changed since it was planned (S3 no longer holds the planned version, ETag "
-                      f"{planned_etag}); nothing was loaded",
-                      hint="make the plan again (or apply again) to load the file as it is now")
+    return changed_since_planned(display, f"S3 no longer holds the planned version, ETag {planned_etag}")
 
 
 def _failure(exc: Exception, table: str, uri: str, display: str) -> LoadFailed:

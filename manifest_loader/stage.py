@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConnectionFailed, LoadFailed
+from .errors import ConnectionFailed, LoadFailed, changed_since_planned
 from .fetch import TAIL_BYTES, LocalCopy
 from .fileuri import file_path
 from .plan import Plan, StagedFile, copy_manifest_body, copy_manifest_uri
@@ -62,9 +62,8 @@ class _HashingReader:
 
 
 def _changed(staged: StagedFile, now: str) -> LoadFailed:
-    return LoadFailed(f"{staged.source.display} changed since it was planned (its content is now {now}, the plan "
-                      f"has {staged.source.content_hash}); nothing was loaded",
-                      hint="make the plan again (or apply again) to load the file as it is now")
+    return changed_since_planned(staged.source.display,
+                                 f"its content is now {now}, the plan has {staged.source.content_hash}")
 
 
 def _metadata(staged: StagedFile) -> dict[str, str]:
