@@ -308,6 +308,13 @@ class Bench:
                               {"contender": "adbc", "url": url, "schema": "adbc"}, verify=self.pg_stats("adbc"),
                               reset=lambda: self.create_pg_table("adbc"))
         self.drop("adbc")
+        # The same, reading the S3 objects apply's S3 contender reads (moto, on the same cores).
+        objects = [f"{services.BUCKET}/data/rows-{self.data.rows}/{f.name}" for f in self.data.files]
+        self.create_pg_table("adbc_s3")
+        self.python_contender("adbc_s3", "ADBC adbc_ingest, the same Parquet read from S3 (moto), no checks",
+                              "postgres", {"contender": "adbc_s3", "url": url, "schema": "adbc_s3", "objects": objects},
+                              verify=self.pg_stats("adbc_s3"), reset=lambda: self.create_pg_table("adbc_s3"))
+        self.drop("adbc_s3")
         # dlt wants a password in the URL even for trust authentication; the server ignores it.
         dlt_url = url.replace("postgresql://postgres@", "postgresql://postgres:unused@", 1)
         for name, fmt, sample, label in (

@@ -54,6 +54,10 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
     if local and "adbc" in r:
         out.append(_target("apply (checks on) from the same local Parquet, file:// stage, ≥ 1.0x raw ADBC ingest",
                            ratio(local, r["adbc"]), 1.0, at_least=True))
+    # And from S3 with S3: raw ADBC reading the same objects from the same S3 stand-in.
+    if apply and "adbc_s3" in r:
+        out.append(_target("apply (checks on) from S3 ≥ 1.0x raw ADBC reading the same S3 objects",
+                           ratio(apply, r["adbc_s3"]), 1.0, at_least=True))
     dlt = r.get("dlt_parquet")
     if _ok(apply) and _ok(dlt) and apply.get("rss_mb") and dlt.get("rss_mb"):
         share = round(apply["rss_mb"] / dlt["rss_mb"], 3)

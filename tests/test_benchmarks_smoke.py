@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("ml_checks", "ml_local", "ml_nochecks", "ml_fakesnow")
-ALWAYS = ("adbc", "executemany", "duckdb_ctas")   # need nothing beyond the test extra
+ALWAYS = ("adbc", "adbc_s3", "executemany", "duckdb_ctas")   # need nothing beyond the test extra
 OPTIONAL = ("dlt_parquet", "dlt_default", "pandas_to_sql", "fakesnow_write_pandas")   # the bench extra
 
 
@@ -50,6 +50,7 @@ def test_quick_benchmark_run(pg_url: str, tmp_path: Path) -> None:
     targets = {t["target"]: t for t in payload["targets"]}
     assert any(t.startswith("apply (checks on) ≥ 1.0x raw ADBC") for t in targets)
     assert any(t.startswith("apply (checks on) from the same local Parquet") for t in targets)
+    assert any(t.startswith("apply (checks on) from S3 ≥ 1.0x raw ADBC reading the same S3") for t in targets)
     assert targets["every contender's table checked by content"]["met"] in (True, False)
     assert f"### {20000:,} rows" in done.stdout            # the markdown report
     assert payload["machine"]["cores"] and payload["command"].startswith("python -m benchmarks.load")
