@@ -72,6 +72,12 @@ class LocalCopy:
     def wait_all(self) -> None:
         self.wait_for(2**63)
 
+    @property
+    def tail_seen(self) -> bool:
+        """Whether the reader may have read bytes already (then they cannot come from elsewhere)."""
+        with self._changed:
+            return self._tail_from is not None and self.arriving
+
     def tail_written(self, start: int) -> None:
         with self._changed:
             self._tail_from = start
@@ -148,25 +154,22 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
 
     location, planned_etag = S3Location.parse(uri), None
     try:
-        # While S3 copies an S3 source to the stage, the planned version of the source holds the
-        # same bytes (staged_gate.py); else the staged object is read once it is in place.
+        client = _client(endpoint_url(), region())
+        # An object S3 copies from an S3 source is read from the source's planned version: the same
+        # bytes (staged_gate.py). Should that version be gone by now (overwritten or deleted
+        # after planning), the staged copy holds them once its copy, which checked the same
+        # version, has ended; if the copy failed, its error is what is said.
         source = staged_source(uri)
         if source is not None:
-            location, planned_etag = S3Location.parse(source[0]), source[1]
-        else:
-            wait_staged(uri)
-        client = _client(endpoint_url(), region())
-        # Unbuffered: what is written is what the reader finds.
-        with open(copy.path, "wb", buffering=0) as out:
-            tail = _get(client, location, f"bytes=-{TAIL_BYTES}", planned_etag)
-            size, etag = _object_size(tail), tail["ETag"].strip('"')
-            tail_from = size - int(tail["ContentLength"])
-            out.truncate(size)
-            _write_body(client, location, out, tail, tail_from, size, etag, None)
-            copy.tail_written(tail_from)
-            if tail_from > 0:
-                body = _get(client, location, f"bytes=0-{tail_from - 1}", etag)
-                _write_body(client, location, out, body, 0, tail_from, etag, copy.written)
+            try:
+                _read_into(client, S3Location.parse(source[0]), source[1], copy)
+                return
+            except ClientError as exc:
+                if _error_code(exc) not in ("PreconditionFailed", "412", "NoSuchKey", "404") or copy.tail_seen:
+                    location, planned_etag = S3Location.parse(source[0]), source[1]
+                    raise
+        wait_staged(uri)
+        _read_into(client, location, None, copy)
     except _Abandoned:
         return
     except (ClientError, BotoCoreError, OSError) as exc:
@@ -176,6 +179,26 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
     except BaseException as exc:
         copy.failed(exc)
         raise
+
+
+def _read_into(client: Any, location: S3Location, planned_etag: str | None, copy: LocalCopy) -> None:
+    """The object's tail (its footer), then the rest from the start, into copy.path at their offsets."""
+    # Unbuffered: what is written is what the reader finds.
+    with open(copy.path, "wb", buffering=0) as out:
+        tail = _get(client, location, f"bytes=-{TAIL_BYTES}", planned_etag)
+        size, etag = _object_size(tail), tail["ETag"].strip('"')
+        tail_from = size - int(tail["ContentLength"])
+        out.truncate(size)
+        _write_body(client, location, out, tail, tail_from, size, etag, None)
+        copy.tail_written(tail_from)
+        if tail_from > 0:
+            body = _get(client, location, f"bytes=0-{tail_from - 1}", etag)
+            _write_body(client, location, out, body, 0, tail_from, etag, copy.written)
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _get(client: Any, location: S3Location, byte_range: str | None, etag: str | None) -> dict[str, Any]:

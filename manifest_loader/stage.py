@@ -199,10 +199,15 @@ class Staging:
         return self._copies.get(self._by_load_uri.get(uri, uri))
 
     def staged_source(self, uri: str) -> tuple[str, str] | None:
-        """(source URI, ETag) while S3 is still copying the object at `uri` from an S3 source."""
+        """(source URI, ETag) of the object at `uri` when S3 copies it from an S3 source, whether the
+        copy is still running or done: the planned version holds the same bytes. Reading it
+        whichever way the race between copy and reader goes keeps the load's reads the same from
+        run to run (on moto, reading a fresh copy cost its server twice the CPU of the source it
+        had just served: docs/benchmarks.md); fetch.py falls back to the staged copy when the
+        source is gone or changed."""
         staged_uri = self._by_load_uri.get(uri, uri)
         staged = self._files.get(staged_uri)
-        if (staged is None or self._pending[staged_uri].done() or not staged_uri.startswith("s3://")
+        if (staged is None or not staged_uri.startswith("s3://")
                 or staged.source.local_path is not None or not staged.source.uri.startswith("s3://")):
             return None
         return staged.source.uri, staged.source.digest

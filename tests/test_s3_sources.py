@@ -281,3 +281,35 @@ def test_the_emulator_reads_an_s3_source_while_s3_copies_it_to_the_stage(
         apply(s3_manifest, "redshift", force=True)
     assert "part-1.parquet changed since it was planned" in str(caught.value)
     assert count(s3_manifest, "customers", "redshift") == 200
+
+
+def test_an_s3_source_gone_after_its_copy_is_read_from_the_stage(
+        s3_manifest: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator reads an S3 source's planned version even once S3 has copied it; a source
+    deleted after its copy ended is read from the staged copy, which holds the same bytes."""
+    from manifest_loader import fetch, stage
+    from manifest_loader.staged_gate import wait_staged
+
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    real_put_s3, real_staged_source = stage._put_s3, fetch.staged_source
+    client = boto3.client("s3")
+    asked: list[str] = []
+
+    def copy_then_delete_the_source(staged: stage.StagedFile, result: stage.StageResult) -> bool:
+        copied = real_put_s3(staged, result)
+        client.delete_object(Bucket="local", Key=staged.source.uri.removeprefix("s3://local/"))
+        return copied
+
+    def once_staged(uri: str) -> tuple[str, str] | None:
+        wait_staged(uri)               # the copy (and the deletion) first
+        source = real_staged_source(uri)
+        asked.append(source[0] if source else "")
+        return source
+
+    monkeypatch.setattr(stage, "_put_s3", copy_then_delete_the_source)
+    monkeypatch.setattr(fetch, "staged_source", once_staged)
+    result = apply(s3_manifest, "redshift")
+    assert result.rows == 200
+    assert sorted(asked) == ["s3://local/raw/customers/part-0.parquet", "s3://local/raw/customers/part-1.parquet"]
+    expected = fingerprints(parquet_columns(ROOT / "manifests" / "data" / "ecommerce" / "customers"))
+    assert fingerprints(warehouse_columns(s3_manifest, "customers", "redshift", "customer_id")) == expected
