@@ -39,7 +39,6 @@ def _sample_batches(config: dict[str, Any]) -> Iterator[Any]:
 
 def adbc(config: dict[str, Any]) -> int:
     """Raw ADBC: Parquet batches cast to the table's types, adbc_ingest (binary COPY), commit."""
-    import adbc_driver_postgresql.dbapi as dbapi
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -52,8 +51,16 @@ def adbc(config: dict[str, Any]) -> int:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
                 yield batch.cast(schema)
 
+    return _adbc_ingest(config, schema, batches())
+
+
+def _adbc_ingest(config: dict[str, Any], schema: Any, batches: Iterator[Any]) -> int:
+    """adbc_ingest (binary COPY) of the batches into config's table, in one transaction."""
+    import adbc_driver_postgresql.dbapi as dbapi
+    import pyarrow as pa
+
     with dbapi.connect(config["url"]) as conn, conn.cursor() as cur:
-        reader = pa.RecordBatchReader.from_batches(schema, batches())
+        reader = pa.RecordBatchReader.from_batches(schema, batches)
         rows = cur.adbc_ingest(config["table"], reader, mode="append", db_schema_name=config["schema"])
         conn.commit()
     return int(rows)
@@ -66,7 +73,6 @@ def adbc_s3(config: dict[str, Any]) -> int:
     from S3: both pay for the same objects coming from the same S3."""
     import os
 
-    import adbc_driver_postgresql.dbapi as dbapi
     import pyarrow as pa
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
@@ -84,11 +90,7 @@ def adbc_s3(config: dict[str, Any]) -> int:
                 for batch in pq.ParquetFile(handle, pre_buffer=True).iter_batches(batch_size=BATCH_ROWS):
                     yield batch.cast(schema)
 
-    with dbapi.connect(config["url"]) as conn, conn.cursor() as cur:
-        reader = pa.RecordBatchReader.from_batches(schema, batches())
-        rows = cur.adbc_ingest(config["table"], reader, mode="append", db_schema_name=config["schema"])
-        conn.commit()
-    return int(rows)
+    return _adbc_ingest(config, schema, batches())
 
 
 def _sa_table(config: dict[str, Any]) -> Any:

@@ -267,9 +267,10 @@ def read_range(client: Any, location: S3Location, byte_range: str, etag: str) ->
     cut short is asked for again from where it stopped, as fetch_object's. Raises botocore's
     errors or OSError."""
     response = _get(client, location, byte_range, etag)
-    content_range = response.get("ContentRange")   # bytes a-b/size; none when S3 sent it all
-    start, end = (0, int(response["ContentLength"])) if not content_range else \
-        (int(content_range.split()[-1].split("-")[0]), int(content_range.split("-")[1].split("/")[0]) + 1)
+    start, end = 0, int(response["ContentLength"])
+    if response.get("ContentRange"):   # "bytes first-last/size"; none when S3 sent it all
+        first, last = response["ContentRange"].split()[1].split("/")[0].split("-")
+        start, end = int(first), int(last) + 1
     out = _Window(start)
     _write_body(client, location, out, response, start, end, etag, None)
     return out.getvalue()
@@ -310,8 +311,8 @@ def _source_changed(exc: Exception, display: str, planned_etag: str | None) -> L
     it was overwritten after planning. The same as staging says when its copy meets it."""
     from botocore.exceptions import ClientError
 
-    if planned_etag is None or not isinstance(exc, ClientError) \
-            or exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+    if (planned_etag is None or not isinstance(exc, ClientError)
+            or _error_code(exc) not in ("PreconditionFailed", "412")):
         return None
     return changed_since_planned(display, f"S3 no longer holds the planned version, ETag {planned_etag}")
 

@@ -370,12 +370,13 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
     # The new object's version comes from the response that wrote it (None where the bucket
     # keeps no versions); only boto3's multipart transfers hide it, and a HEAD asks then.
     version: str | None = None
+    multipart = False
     try:
         if staged.source.local_path is not None and staged.source.size < MULTIPART_THRESHOLD:
             version = _put_small(client, staged, location, metadata)
         elif staged.source.local_path is not None:
             _upload(client, staged, location, metadata)
-            version = _version_of(client, location)
+            multipart = True
         else:   # already on S3: copy server-side, never through this machine
             source = S3Location.parse(staged.source.uri)
             copy = {"CopySource": {"Bucket": source.bucket, "Key": source.key}, "Bucket": location.bucket,
@@ -390,21 +391,18 @@ def _put_s3(staged: StagedFile, result: StageResult) -> bool:
                 version = client.copy_object(**copy).get("VersionId")
             else:
                 _multipart_copy(client, copy)
-                version = _version_of(client, location)
+                multipart = True
     except LoadFailed:
         raise
     except Exception as exc:
         if staged.source.local_path is None:
             raise _s3_source_failure(exc, staged, "copy") from None
         raise s3_failure(exc, "upload", staged.staged_uri) from None
+    if multipart:
+        version = (_head(client, location) or {}).get("VersionId")
     if version:
         result.version_ids[staged.staged_uri] = version
     return True
-
-
-def _version_of(client: Any, location: S3Location) -> str | None:
-    head = _head(client, location)
-    return head.get("VersionId") if head else None
 
 
 def _put_small(client: Any, staged: StagedFile, location: S3Location, metadata: dict[str, str]) -> str | None:
