@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, allocators
 from .registry import warehouses
 
 if TYPE_CHECKING:
     from .commands import ManifestRef
 
-# Arrow's default mimalloc pool keeps freed pages: with the system allocator, peak RSS of a
-# 10M-row apply fell from 352 MB to 261 MB at the same speed (docs/benchmarks.md). Arrow
-# reads this once, when it loads, so it is set before anything imports pyarrow; a value the
-# user set wins.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+# Before anything imports pyarrow or starts a thread: what a load's memory comes from (allocators.py).
+allocators.start_process()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
