@@ -157,6 +157,7 @@ def test_a_file_is_read_while_it_is_staged_and_a_change_midway_loads_nothing(
     pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), source, compression="none", row_group_size=20_000)
     size = source.stat().st_size
     monkeypatch.setattr(stage, "_READ_BYTES", 64 * 1024)
+    monkeypatch.setattr(stage, "_COPY_BYTES", 64 * 1024)
     progress, loading = watching("table_rows")
     real_written = fetch.LocalCopy.written
     seen: dict[str, bool] = {}
