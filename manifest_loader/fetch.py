@@ -307,14 +307,19 @@ def _first_line(exc: Exception) -> str:
 
 
 def _source_changed(exc: Exception, display: str, planned_etag: str | None) -> LoadFailed | None:
-    """The planned version of an S3 source is gone (S3 answers If-Match with PreconditionFailed):
-    it was overwritten after planning. The same as staging says when its copy meets it."""
+    """The planned version of an S3 source being read is gone: overwritten after planning (S3
+    answers If-Match with PreconditionFailed; the same as staging says when its copy meets it)
+    or deleted. Said of the source, not of the staged object the load would otherwise read."""
     from botocore.exceptions import ClientError
 
-    if (planned_etag is None or not isinstance(exc, ClientError)
-            or _error_code(exc) not in ("PreconditionFailed", "412")):
+    if planned_etag is None or not isinstance(exc, ClientError):
         return None
-    return changed_since_planned(display, f"S3 no longer holds the planned version, ETag {planned_etag}")
+    code = _error_code(exc)
+    if code in ("PreconditionFailed", "412"):
+        return changed_since_planned(display, f"S3 no longer holds the planned version, ETag {planned_etag}")
+    if code in ("NoSuchKey", "404"):
+        return changed_since_planned(display, "it was deleted from S3 while it was read")
+    return None
 
 
 def _failure(exc: Exception, table: str, uri: str, display: str) -> LoadFailed:

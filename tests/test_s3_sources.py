@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -76,6 +77,7 @@ def test_s3_sources_load_without_passing_through_local_disk(s3_manifest: Path, w
 
 _LIST = """
 import sys
+import time
 from pathlib import Path
 from manifest_loader.sources import list_sources
 files = list_sources("s3://local/raw/customers/", Path("."))
@@ -313,3 +315,48 @@ def test_an_s3_source_gone_after_its_copy_is_read_from_the_stage(
     assert sorted(asked) == ["s3://local/raw/customers/part-0.parquet", "s3://local/raw/customers/part-1.parquet"]
     expected = fingerprints(parquet_columns(ROOT / "manifests" / "data" / "ecommerce" / "customers"))
     assert fingerprints(warehouse_columns(s3_manifest, "customers", "redshift", "customer_id")) == expected
+
+
+def test_an_s3_source_deleted_while_it_is_read_is_named_as_the_source(
+        s3_manifest: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the emulator has read part of an S3 source, the staged copy cannot take over (its bytes
+    would be mixed with the source's): the apply fails naming the source as changed since it was
+    planned, not the staged object, which is still there, and nothing is loaded."""
+    from manifest_loader import fetch, stage
+    from manifest_loader.errors import LoadFailed
+
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    # The footer first, then the rest: these files are smaller than the usual tail (64 KiB).
+    monkeypatch.setattr(fetch, "TAIL_BYTES", 4096)
+    client = boto3.client("s3")
+    real_get, real_put_s3 = fetch._get, stage._put_s3
+    staged: list[str] = []
+    deleted: list[str] = []
+
+    def put_s3(file: stage.StagedFile, result: stage.StageResult) -> bool:
+        done = real_put_s3(file, result)
+        staged.append(file.staged_uri)
+        return done
+
+    def delete_before_the_body(s3: object, location: fetch.S3Location, byte_range: str | None,
+                               etag: str | None) -> dict[str, object]:
+        if location.key.startswith("raw/") and byte_range and byte_range.startswith("bytes=0-") and not deleted:
+            deadline = time.monotonic() + 30   # both copies made first: staging has nothing to say
+            while len(staged) < 2:
+                assert time.monotonic() < deadline, "staging did not end"
+                time.sleep(0.05)
+            client.delete_object(Bucket="local", Key=location.key)
+            deleted.append(location.key)
+        return real_get(s3, location, byte_range, etag)
+
+    monkeypatch.setattr(stage, "_put_s3", put_s3)
+    monkeypatch.setattr(fetch, "_get", delete_before_the_body)
+    with pytest.raises(LoadFailed) as caught:
+        apply(s3_manifest, "redshift")
+    assert len(deleted) == 1
+    message = str(caught.value)
+    assert (f"{deleted[0].rsplit('/', 1)[1]} changed since it was planned "
+            "(it was deleted from S3 while it was read)") in message
+    assert "staged object" not in message
+    with pytest.raises(Exception, match="customers"):
+        count(s3_manifest, "customers", "redshift")
