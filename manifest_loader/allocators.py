@@ -38,7 +38,8 @@ _ARENAS = 2
 def start_process() -> None:
     """Before pyarrow is imported or a thread started: Arrow's pool, and glibc's arenas capped
     unless the user tuned them (MALLOC_ARENA_MAX, GLIBC_TUNABLES)."""
-    os.environ.setdefault(POOL_VARIABLE, "jemalloc" if arrow_has_jemalloc() else "system")
+    if POOL_VARIABLE not in os.environ:   # the user's choice wins, and then the header is not read
+        os.environ[POOL_VARIABLE] = "jemalloc" if arrow_has_jemalloc() else "system"
     if sys.platform != "linux" or "MALLOC_ARENA_MAX" in os.environ or "GLIBC_TUNABLES" in os.environ:
         return
     try:
