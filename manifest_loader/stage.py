@@ -39,6 +39,11 @@ COPY_MULTIPART_THRESHOLD = 5 * 1024 ** 3   # the largest object a single CopyObj
 # Files staged at once, as the AWS CLI copies several objects at once: ten 120 MB CopyObjects on
 # moto took 6.3 s one at a time, 3.7 s four at a time (docs/benchmarks.md).
 STAGE_THREADS = 4
+# Local files copied onto a file:// stage go one at a time, in the plan's order: one kernel copy
+# outruns the load that reads it, while four at once gave the first file a quarter of the copying
+# and the load waited for its bytes (a 10M-row local apply streamed its first million rows in
+# 3.7 s with four, 2.1 s with one: docs/benchmarks.md, "Stop 19").
+LOCAL_COPY_THREADS = 1
 # Uploads read the file through a hash as they send it, so parts are buffered in memory: bounded
 # at UPLOAD_CHUNKS_IN_MEMORY x UPLOAD_CHUNK_BYTES per file being staged.
 UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
@@ -123,7 +128,7 @@ def stage_plan(plan: Plan, progress: Progress) -> StageResult:
 
 
 def start_staging(plan: Plan, progress: Progress) -> Staging:
-    """Start putting the plan's files on the stage, STAGE_THREADS at a time, and return at once:
+    """Start putting the plan's files on the stage (see Staging for how many at once) and return at once:
     `Staging.ready` waits for one object, `finish` for all of them."""
     if plan.stage.startswith("s3://"):
         _preflight(plan.stage)
@@ -131,7 +136,8 @@ def start_staging(plan: Plan, progress: Progress) -> Staging:
 
 
 class Staging:
-    """The plan's files being staged in a pool of threads. A load that reads the staged objects
+    """The plan's files being staged: S3 objects STAGE_THREADS at a time, local files copied onto a
+    file:// stage one at a time in the plan's order (LOCAL_COPY_THREADS). A load that reads the staged objects
     itself (the Redshift emulator's, fetch.py) starts before staging ends and waits for each
     object as it comes to it (`ready`, through staged_gate.py); `finish` waits for the rest and
     raises the first failure in the plan's order. Each file is reported (`stage_file`) once it
@@ -149,6 +155,8 @@ class Staging:
         self._reported_upto = 0                  # _order[:_reported_upto] are reported
         self._uploads_reported: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="manifest-loader-stage")
+        self._copy_pool = ThreadPoolExecutor(max_workers=LOCAL_COPY_THREADS,
+                                             thread_name_prefix="manifest-loader-stage-copy")
         # One upload per staged object: two files with the same content share it.
         self._pending: dict[str, Future[bool]] = {}
         self._by_load_uri: dict[str, str] = {}
@@ -164,7 +172,8 @@ class Staging:
                     copy = self._copies[staged.staged_uri] = LocalCopy("", downloading=True,
                                                                        stops_when_abandoned=False)
                 # in this run's context
-                self._pending[staged.staged_uri] = submit(self._pool, self._put, staged, copy)
+                pool = self._pool if copy is None else self._copy_pool
+                self._pending[staged.staged_uri] = submit(pool, self._put, staged, copy)
         for uri, future in list(self._pending.items()):
             future.add_done_callback(functools.partial(self._staged, uri))
 
@@ -245,7 +254,10 @@ class Staging:
 
     def close(self) -> None:
         """Wait for the objects being put; drop those not started (each is written whole or not at all)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._pool, self._copy_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._pool, self._copy_pool):
+            pool.shutdown(wait=True)
 
 
 def _preflight(stage: str) -> None:

@@ -108,14 +108,32 @@ class _KeyBitmap:
                                   "statistics; nothing was loaded")
         offsets = values - self.low
         byte, bit = offsets >> 3, np.left_shift(1, offsets & 7).astype(np.uint8)
+        # The bitmap's bytes this batch's values fall in: a few KB for keys that come in order.
+        window = self.seen[int(byte.min()):int(byte.max()) + 1]
+        if len(window) <= _WINDOW_BYTES_PER_VALUE * len(values):
+            # Each value neither seen before nor repeated in the batch sets a bit of its own, so
+            # fewer new bits than values means a repeat: found without sorting the batch, which
+            # was most of the check's CPU at 10M rows (docs/benchmarks.md, "Stop 19").
+            before = window.copy()
+            np.bitwise_or.at(self.seen, byte, bit)
+            if _set_bits(window) - _set_bits(before) == len(values):
+                self._refuse_nulls(current_file)
+                return
+            window[:] = before
+        self._refuse_repeats(offsets, byte, bit, current_file)
+        np.bitwise_or.at(self.seen, byte, bit)
+        self._refuse_nulls(current_file)
+
+    def _refuse_repeats(self, offsets: Any, byte: Any, bit: Any, current_file: Callable[[], str]) -> None:
+        """Refuse the batch if a value repeats one seen before or one in the batch, counting them."""
+        import numpy as np
+
         seen_before = (self.seen[byte] & bit) != 0
         ordered = np.sort(offsets)
         repeated_here = ordered[1:][ordered[1:] == ordered[:-1]]
         if seen_before.any() or len(repeated_here):
             repeated = np.union1d(offsets[seen_before], repeated_here) + self.low
             self._refuse(len(repeated), str(repeated[0]), current_file)
-        np.bitwise_or.at(self.seen, byte, bit)
-        self._refuse_nulls(current_file)
 
     def _refuse_nulls(self, current_file: Callable[[], str]) -> None:
         # As the query's GROUP BY would: NULL keys are one group, so two of them repeat.
@@ -136,6 +154,19 @@ class _KeyBitmap:
             hint = f"fix the data in {current_file()} (or a file loaded before it): {MERGE_ONCE}"
         raise ConstraintViolation(f"table {check.table}: {what}, e.g. {shown} (first repeated in {current_file()}); "
                                   "nothing was loaded", hint=hint)
+
+
+# Above this many bitmap bytes per value (keys scattered over a wide range), counting the bits of
+# the batch's window costs more than sorting the batch: the repeats are looked for by sorting.
+_WINDOW_BYTES_PER_VALUE = 4
+
+
+def _set_bits(data: Any) -> int:
+    import numpy as np
+
+    if hasattr(np, "bitwise_count"):   # numpy 2.0
+        return int(np.bitwise_count(data).sum(dtype=np.int64))
+    return int(np.unpackbits(data).sum(dtype=np.int64))
 
 
 def _integers(column: pa.Array) -> Any:

@@ -163,3 +163,46 @@ def test_sliced_batches_are_read_from_their_offset() -> None:
     with pytest.raises(ConstraintViolation, match="e.g. '7'"):
         list(_checker(0, 10).checked([pa.record_batch({"id": whole.slice(0, 1)}),
                                       pa.record_batch({"id": whole.slice(4, 1)})], lambda: "f"))
+
+
+def test_keys_in_order_and_keys_scattered_wide_are_both_checked() -> None:
+    # Keys in order touch a few bytes of the bitmap (its bits are counted); keys scattered over
+    # a wide range touch many (the batch is sorted instead). Both find a repeat in the batch and
+    # one of an earlier batch.
+    in_order = [list(range(0, 1000)), list(range(1000, 2000))]
+    assert _feed(_checker(0, 1999), *in_order) == 2000
+    with pytest.raises(ConstraintViolation, match=r"has 1 duplicated value, e\.g\. '1500'"):
+        _feed(_checker(0, 1999), in_order[0], [*range(1000, 1600), 1500, *range(1600, 2000)])
+    with pytest.raises(ConstraintViolation, match=r"has 2 duplicated values .*e\.g\. '998'"):
+        _feed(_checker(0, 1999), in_order[0], [998, 999, *range(1000, 2000)])
+    scattered = _checker(0, 1_000_000)
+    assert _feed(scattered, [5, 999_999, 500_000], [6, 1_000_000]) == 5
+    with pytest.raises(ConstraintViolation, match=r"e\.g\. '5'"):
+        _feed(_checker(0, 1_000_000), [5, 999_999], [500_000, 5])
+
+
+def test_the_bitmap_agrees_with_a_set_of_the_keys_seen() -> None:
+    import random
+
+    generator = random.Random(19)
+    for case in range(300):
+        high = generator.choice([63, 4_095, 200_000])
+        width = generator.choice([8, 64, high + 1])   # how far apart a batch's keys fall
+        batches, seen, repeat_at = [], set(), None
+        for index in range(generator.randint(1, 6)):
+            start = generator.randint(0, high - min(width, high) + 1) if width <= high else 0
+            batch = [generator.randint(start, min(high, start + width - 1)) for _ in range(generator.randint(1, 40))]
+            batches.append(batch)
+            if repeat_at is None and (len(set(batch)) < len(batch) or seen & set(batch)):
+                repeat_at = index
+            seen |= set(batch)
+        checker = _checker(0, high)
+        stream = (pa.record_batch({"id": pa.array(b, pa.int64())}) for b in batches)
+        passed = 0
+        try:
+            for _ in checker.checked(stream, lambda: "f"):
+                passed += 1
+        except ConstraintViolation:
+            assert passed == repeat_at, (case, batches)
+        else:
+            assert repeat_at is None, (case, batches)
