@@ -5,10 +5,10 @@
 
 The shared machine's speed drifts by a third within an hour (docs/benchmarks.md), so a change
 to the load path is judged by running the contenders in turn, several rounds, and comparing
-each with the raw ADBC run next to it. Each round runs raw ADBC, then `apply` (checks on) of
-every checkout from the local Parquet through a file:// stage and, with --s3, from the S3
-source through an S3 stage on moto. Prints one line per run and the medians; nothing is
-written to the results or the docs.
+each with the raw ADBC run next to it. Each round runs raw ADBC (with --s3, also raw ADBC
+reading the same objects from moto: `adbc_s3`), then `apply` (checks on) of every checkout from
+the local Parquet through a file:// stage and, with --s3, from the S3 source through an S3 stage
+on moto. Prints one line per run and the medians; nothing is written to the results or the docs.
 """
 
 from __future__ import annotations
@@ -88,6 +88,15 @@ def main(argv: list[str] | None = None) -> int:
             timed("adbc", [sys.executable, "-m", "benchmarks.contenders", "adbc", json.dumps(config)],
                   {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
             pg("DROP SCHEMA adbc CASCADE")
+            if args.s3:   # the like-for-like baseline of an apply from S3: the same objects, the same moto
+                pg("CREATE SCHEMA adbc_s3")
+                pg(f"CREATE TABLE adbc_s3.{TABLE} ({columns})")
+                pg("CHECKPOINT")
+                objects = [f"{services.BUCKET}/data/rows-{data.rows}/{f.name}" for f in data.files]
+                timed("adbc_s3", [sys.executable, "-m", "benchmarks.contenders", "adbc_s3",
+                                  json.dumps({**config, "schema": "adbc_s3", "objects": objects})],
+                      {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
+                pg("DROP SCHEMA adbc_s3 CASCADE")
             for label, root in checkouts.items():
                 for where in ("local", "s3") if args.s3 else ("local",):
                     name = f"ab_{label}_{where}".replace("-", "_")
