@@ -8,7 +8,8 @@ file), then the rest from the start, streamed. The reader opens the file as soon
 is there and reads each row group as soon as its bytes are, so decoding and COPY overlap the
 download of the first object too (a 1M-row load waited ~0.4 s for it), and the next object
 comes down while the current one loads. Memory stays at one chunk; disk holds at most two
-objects, removed as they load. A body cut short is asked for again from where it stopped.
+objects, in two temporary files taken in turn and removed when the table is loaded. A body cut
+short is asked for again from where it stopped.
 """
 
 from __future__ import annotations
@@ -123,7 +124,10 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
             uri, display = uris[index]
             if not uri.startswith("s3://"):
                 return staged_copy(uri) or LocalCopy(str(file_path(uri))), None
-            copy = LocalCopy(os.path.join(folder, f"{index}.parquet"), downloading=True)
+            # Two files, taken in turn and overwritten in place: the page cache's pages of the one
+            # read before are written again instead of freed and new ones taken (writing and
+            # reading ten 123 MB objects: 0.7-0.8 s of CPU against 0.9-1.2 s: docs/benchmarks.md).
+            copy = LocalCopy(os.path.join(folder, f"{index % 2}.parquet"), downloading=True)
             return copy, submit(pool, _download_into, uri, copy, table, display)
 
         pending = start(0) if uris else None
@@ -139,9 +143,6 @@ def local_copies(uris: list[tuple[str, str]], table: str) -> Iterator[tuple[str,
                         download.result()   # the last bytes (after the last row group) are in too
                 finally:
                     copy.abandoned = True
-                    if copy.path.startswith(folder):
-                        with contextlib.suppress(OSError):
-                            os.unlink(copy.path)
         finally:
             if pending is not None:
                 pending[0].abandoned = True
@@ -183,8 +184,9 @@ def _download_into(uri: str, copy: LocalCopy, table: str, display: str) -> None:
 
 def _read_into(client: Any, location: S3Location, planned_etag: str | None, copy: LocalCopy) -> None:
     """The object's tail (its footer), then the rest from the start, into copy.path at their offsets."""
-    # Unbuffered: what is written is what the reader finds.
-    with open(copy.path, "wb", buffering=0) as out:
+    # Unbuffered: what is written is what the reader finds. Not truncated first (the file may hold
+    # an object read before: local_copies); the reader waits for each byte of this one.
+    with os.fdopen(os.open(copy.path, os.O_RDWR | os.O_CREAT, 0o600), "r+b", buffering=0) as out:
         tail = _get(client, location, f"bytes=-{TAIL_BYTES}", planned_etag)
         size, etag = _object_size(tail), tail["ETag"].strip('"')
         tail_from = size - int(tail["ContentLength"])

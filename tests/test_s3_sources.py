@@ -360,3 +360,35 @@ def test_an_s3_source_deleted_while_it_is_read_is_named_as_the_source(
     assert "staged object" not in message
     with pytest.raises(Exception, match="customers"):
         count(s3_manifest, "customers", "redshift")
+
+
+def test_objects_of_every_size_in_turn_load_whole(tmp_path: Path, s3_env: str, pg_database: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The emulator downloads objects into two temporary files taken in turn and overwritten in
+    # place (fetch.local_copies): a small object after a large one in the same file, and a large
+    # one after a small one, must each load exactly their own rows.
+    import datetime
+
+    import pyarrow as pa
+
+    monkeypatch.setenv("MANIFEST_LOADER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DW_SIMULATOR_STAGE_BUCKET", "s3://local/staging")
+    monkeypatch.setenv("DW_SIMULATOR_REDSHIFT_URL", pg_database)
+    folder, client, first = tmp_path / "data", boto3.client("s3"), 0
+    folder.mkdir()
+    for index, rows in enumerate([40_000, 300, 700, 60_000]):
+        ids = range(first, first + rows)
+        pq.write_table(pa.table({
+            "id": pa.array(ids, pa.int64()),
+            "name": [f"näme {i} ✓" if i % 7 else None for i in ids],
+            "score": [i / 3 for i in ids],
+            "at": [datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=i) for i in ids],
+        }), folder / f"part-{index}.parquet", row_group_size=8_000)
+        client.upload_file(str(folder / f"part-{index}.parquet"), "local", f"raw/sizes/part-{index}.parquet")
+        first += rows
+    manifest = tmp_path / "sizes.yaml"
+    manifest.write_text("version: 1\nname: sizes\ntarget: {warehouse: redshift}\ntables:\n"
+                        "  - name: events\n    source: s3://local/raw/sizes/\n    primary_key: [id]\n")
+    assert apply(manifest, "redshift").rows == first
+    assert count(manifest, "events", "redshift") == first
+    assert fingerprints(warehouse_columns(manifest, "events", "redshift", "id")) == fingerprints(parquet_columns(folder))
