@@ -391,4 +391,5 @@ def test_objects_of_every_size_in_turn_load_whole(tmp_path: Path, s3_env: str, p
                         "  - name: events\n    source: s3://local/raw/sizes/\n    primary_key: [id]\n")
     assert apply(manifest, "redshift").rows == first
     assert count(manifest, "events", "redshift") == first
-    assert fingerprints(warehouse_columns(manifest, "events", "redshift", "id")) == fingerprints(parquet_columns(folder))
+    loaded = warehouse_columns(manifest, "events", "redshift", "id")
+    assert fingerprints(loaded) == fingerprints(parquet_columns(folder))
