@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a checkout whose manifest_loader is timed (repeatable; default: this one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--s3", action="store_true", help="also apply from S3 through an S3 stage on moto")
+    parser.add_argument("--pgpq", action="store_true",
+                        help="also raw pgpq: raw ADBC's batches through another COPY encoder (psycopg's COPY)")
     parser.add_argument("--pg-url", help="use this PostgreSQL server (superuser URL) instead of a fresh cluster")
     parser.add_argument("--wrap", default="", help="a command line that runs each apply, e.g. "
                                                    "'py-spy record --native -o apply.svg --' (profiles it)")
@@ -88,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
             timed("adbc", [sys.executable, "-m", "benchmarks.contenders", "adbc", json.dumps(config)],
                   {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
             pg("DROP SCHEMA adbc CASCADE")
+            if args.pgpq:
+                pg("CREATE SCHEMA pgpq")
+                pg(f"CREATE TABLE pgpq.{TABLE} ({columns})")
+                pg("CHECKPOINT")
+                timed("pgpq", [sys.executable, "-m", "benchmarks.contenders", "pgpq",
+                               json.dumps({**config, "schema": "pgpq"})],
+                      {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
+                pg("DROP SCHEMA pgpq CASCADE")
             if args.s3:   # the like-for-like baseline of an apply from S3: the same objects, the same moto
                 pg("CREATE SCHEMA adbc_s3")
                 pg(f"CREATE TABLE adbc_s3.{TABLE} ({columns})")

@@ -93,6 +93,32 @@ def adbc_s3(config: dict[str, Any]) -> int:
     return _adbc_ingest(config, schema, batches())
 
 
+def pgpq_copy(config: dict[str, Any]) -> int:
+    """The same batches as raw ADBC, cast the same way, encoded by pgpq (Arrow to PostgreSQL's
+    binary COPY format, in Rust) and sent through psycopg's COPY FROM STDIN, in one transaction.
+    Not a loader anyone runs: it measures how much of raw ADBC's time is its driver's encoder."""
+    import psycopg
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pgpq import ArrowToPostgresBinaryEncoder
+
+    from benchmarks.dataset import SCHEMA
+
+    schema = pa.schema([f.with_nullable(True) for f in SCHEMA])
+    encoder, rows = ArrowToPostgresBinaryEncoder(schema), 0
+    table = f'"{config["schema"]}"."{config["table"]}"'
+    with psycopg.connect(config["url"]) as conn:
+        with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.write(encoder.write_header())
+            for path in _files(config):
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                    copy.write(encoder.write_batch(batch.cast(schema)))
+                    rows += batch.num_rows
+            copy.write(encoder.finish())
+        conn.commit()
+    return rows
+
+
 def _sa_table(config: dict[str, Any]) -> Any:
     import sqlalchemy as sa
 
@@ -201,8 +227,8 @@ def fakesnow_write_pandas(config: dict[str, Any]) -> int:
 
 
 CONTENDERS: dict[str, Callable[[dict[str, Any]], int]] = {
-    "adbc": adbc, "adbc_s3": adbc_s3, "executemany": executemany, "pandas_to_sql": pandas_to_sql, "dlt": dlt_load,
-    "duckdb_ctas": duckdb_ctas, "fakesnow_write_pandas": fakesnow_write_pandas,
+    "adbc": adbc, "adbc_s3": adbc_s3, "pgpq": pgpq_copy, "executemany": executemany, "pandas_to_sql": pandas_to_sql,
+    "dlt": dlt_load, "duckdb_ctas": duckdb_ctas, "fakesnow_write_pandas": fakesnow_write_pandas,
 }
 
 
