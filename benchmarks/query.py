@@ -350,6 +350,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
     sys.path.insert(0, str(ROOT))
     # The statement timeout reaches the emulator's server through libpq's PGOPTIONS.
     os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c statement_timeout={int(args.timeout * 1000)}"
@@ -366,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                                 {t: "{sortkey: [" + ", ".join(c) + "]}" for t, c in experiment.SORTKEYS.items()},
                                 experiment.QUERIES).run())
     payload = {"command": "python -m benchmarks." + "query " + " ".join(argv if argv is not None else sys.argv[1:]),
-               "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "quick": args.quick,
+               "started": started.isoformat(timespec="seconds"),
+               "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "quick": args.quick,
                "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
                "suites": suites}
     payload["targets"] = query_report.targets(payload)
