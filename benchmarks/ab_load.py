@@ -81,32 +81,24 @@ def main(argv: list[str] | None = None) -> int:
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DW_SIMULATOR_", "MANIFEST_LOADER_"))}
         base_env.update(svc.aws_env())
-        for _ in range(args.rounds):
-            pg("DROP SCHEMA IF EXISTS adbc CASCADE")
-            pg("CREATE SCHEMA adbc")
-            pg(f"CREATE TABLE adbc.{TABLE} ({columns})")
+        # adbc_s3 reads the same objects the S3 apply loads: the like-for-like baseline from S3.
+        objects = [f"{services.BUCKET}/data/rows-{data.rows}/{f.name}" for f in data.files]
+
+        def raw(contender: str) -> None:
+            """A contender of benchmarks/contenders.py into a fresh table of its own schema."""
+            pg(f"DROP SCHEMA IF EXISTS {contender} CASCADE")
+            pg(f"CREATE SCHEMA {contender}")
+            pg(f"CREATE TABLE {contender}.{TABLE} ({columns})")
             pg("CHECKPOINT")
-            config = {"files": [str(f) for f in data.files], "table": TABLE, "url": svc.pg_url, "schema": "adbc"}
-            timed("adbc", [sys.executable, "-m", "benchmarks.contenders", "adbc", json.dumps(config)],
+            config = {"files": [str(f) for f in data.files], "table": TABLE, "url": svc.pg_url,
+                      "schema": contender, "objects": objects}
+            timed(contender, [sys.executable, "-m", "benchmarks.contenders", contender, json.dumps(config)],
                   {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
-            pg("DROP SCHEMA adbc CASCADE")
-            if args.pgpq:
-                pg("CREATE SCHEMA pgpq")
-                pg(f"CREATE TABLE pgpq.{TABLE} ({columns})")
-                pg("CHECKPOINT")
-                timed("pgpq", [sys.executable, "-m", "benchmarks.contenders", "pgpq",
-                               json.dumps({**config, "schema": "pgpq"})],
-                      {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
-                pg("DROP SCHEMA pgpq CASCADE")
-            if args.s3:   # the like-for-like baseline of an apply from S3: the same objects, the same moto
-                pg("CREATE SCHEMA adbc_s3")
-                pg(f"CREATE TABLE adbc_s3.{TABLE} ({columns})")
-                pg("CHECKPOINT")
-                objects = [f"{services.BUCKET}/data/rows-{data.rows}/{f.name}" for f in data.files]
-                timed("adbc_s3", [sys.executable, "-m", "benchmarks.contenders", "adbc_s3",
-                                  json.dumps({**config, "schema": "adbc_s3", "objects": objects})],
-                      {**base_env, "PYTHONPATH": str(services.ROOT)}, services.ROOT)
-                pg("DROP SCHEMA adbc_s3 CASCADE")
+            pg(f"DROP SCHEMA {contender} CASCADE")
+
+        for _ in range(args.rounds):
+            for contender in ("adbc", *(["pgpq"] if args.pgpq else []), *(["adbc_s3"] if args.s3 else [])):
+                raw(contender)
             for label, root in checkouts.items():
                 for where in ("local", "s3") if args.s3 else ("local",):
                     name = f"ab_{label}_{where}".replace("-", "_")

@@ -40,18 +40,20 @@ def _sample_batches(config: dict[str, Any]) -> Iterator[Any]:
 def adbc(config: dict[str, Any]) -> int:
     """Raw ADBC: Parquet batches cast to the table's types, adbc_ingest (binary COPY), commit."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from benchmarks.dataset import SCHEMA
 
     schema = pa.schema([f.with_nullable(True) for f in SCHEMA])
+    return _adbc_ingest(config, schema, _cast_batches(config, schema))
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for path in _files(config):
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-                yield batch.cast(schema)
 
-    return _adbc_ingest(config, schema, batches())
+def _cast_batches(config: dict[str, Any], schema: Any) -> Iterator[Any]:
+    """The dataset's files in BATCH_ROWS batches, cast to the table's types."""
+    import pyarrow.parquet as pq
+
+    for path in _files(config):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+            yield batch.cast(schema)
 
 
 def _adbc_ingest(config: dict[str, Any], schema: Any, batches: Iterator[Any]) -> int:
@@ -99,21 +101,21 @@ def pgpq_copy(config: dict[str, Any]) -> int:
     Not a loader anyone runs: it measures how much of raw ADBC's time is its driver's encoder."""
     import psycopg
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from pgpq import ArrowToPostgresBinaryEncoder
+    from psycopg import sql
 
     from benchmarks.dataset import SCHEMA
 
     schema = pa.schema([f.with_nullable(True) for f in SCHEMA])
     encoder, rows = ArrowToPostgresBinaryEncoder(schema), 0
-    table = f'"{config["schema"]}"."{config["table"]}"'
+    statement = sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(
+        sql.Identifier(config["schema"], config["table"]))
     with psycopg.connect(config["url"]) as conn:
-        with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT BINARY)") as copy:
+        with conn.cursor().copy(statement) as copy:
             copy.write(encoder.write_header())
-            for path in _files(config):
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-                    copy.write(encoder.write_batch(batch.cast(schema)))
-                    rows += batch.num_rows
+            for batch in _cast_batches(config, schema):
+                copy.write(encoder.write_batch(batch))
+                rows += batch.num_rows
             copy.write(encoder.finish())
         conn.commit()
     return rows
