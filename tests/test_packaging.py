@@ -28,7 +28,7 @@ def test_cli_help_imports_no_heavy_libraries() -> None:
     code = ("import sys; from click.testing import CliRunner; from manifest_loader.cli import main; "
             "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0, r.output; "
             "print(','.join(m for m in ('pyarrow', 'boto3', 'sqlalchemy', 'fakesnow', 'adbc_driver_postgresql', "
-            "'jinja2', 'jsonschema') if m in sys.modules))")
+            "'psycopg', 'pgpq', 'jinja2', 'jsonschema') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

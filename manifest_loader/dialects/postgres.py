@@ -1,8 +1,8 @@
 """PostgreSQL's SQL, as the Redshift emulator speaks it.
 
-Loads stream into `COPY … FROM STDIN (FORMAT binary)` through ADBC. Redshift behaviour that
-matters for correctness is emulated: names fold to lowercase even when quoted, VARCHAR(n)
-counts UTF-8 bytes (checked before commit). What the emulator does as a target (streamed
+Loads stream into `COPY … FROM STDIN (FORMAT binary)` (encoded by pgpq, sent by psycopg).
+Redshift behaviour that matters for correctness is emulated: names fold to lowercase even when
+quoted, VARCHAR(n) counts UTF-8 bytes (checked before commit). What the emulator does as a target (streamed
 checks, the compatibility layer, plan notes) is its record in registry.py.
 """
 
@@ -20,7 +20,7 @@ class Postgres(Dialect):
     max_identifier_bytes = 63
     # A name must work on PostgreSQL here and on Redshift, whose reserved words differ.
     keyword_sources = ("postgres", "redshift")
-    paramstyle = "numeric_dollar"  # ADBC's libpq driver binds $1, $2, …
+    paramstyle = "numeric_dollar"  # libpq binds $1, $2, … (psycopg's RawCursor, ADBC)
     supports_advisory_lock = True
     # PostgreSQL would enforce keys that Redshift only records: the loader's checks enforce them instead.
     declares_keys = False

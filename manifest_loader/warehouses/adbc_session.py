@@ -1,21 +1,22 @@
-"""A PostgreSQL session over ADBC's low-level API: statements, their rows, bulk ingest, transactions.
+"""The Redshift emulator's query session: PostgreSQL over ADBC's low-level API, results as Arrow.
+
+A user's query (`manifest-loader query`, the API) runs here; a load runs on psycopg
+(pg_session.py), whose COPY takes pgpq's encoding.
 
 ADBC's DB-API module imports `pyarrow.dataset`, whose compiled module imports pandas whenever it
-is installed: 0.3-0.5 s of every apply, and what kept a no-change re-apply above 2 s
-(`python -X importtime`, docs/benchmarks.md). The loader needs a small part of DB-API — run a
-statement with positional parameters, read its rows, ingest a stream of batches, commit — and
-the public low-level API (AdbcDatabase, AdbcConnection, AdbcStatement) gives exactly that, with
-the same driver, the same errors and the same Arrow conversions underneath.
+is installed: 0.3-0.5 s of every command (`python -X importtime`, docs/benchmarks.md). The
+loader needs a small part of DB-API — run a statement with positional parameters, read its rows,
+commit — and the public low-level API (AdbcDatabase, AdbcConnection, AdbcStatement) gives
+exactly that, with the same driver, the same errors and the same Arrow conversions underneath.
 
-The loader's own statements (the ledger, the catalog, row counts) return a few columns of plain
-types. Their rows are read with nanoarrow, Arrow's small C-stream reader, so that a command that
-loads nothing (a no-change re-apply) does not import pyarrow and numpy (0.13-0.2 s of CPU and
-30 MB): see `_rows`. Anything else, and a user's query (`execute_arrow`), goes through pyarrow.
+The sandbox's own statements (roles, grants, the catalog) return a few columns of plain types.
+Their rows are read with nanoarrow, Arrow's small C-stream reader, without pyarrow and numpy
+(0.13-0.2 s of CPU and 30 MB): see `_rows`. Anything else, and the user's query
+(`execute_arrow`), goes through pyarrow.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from array import array
 from collections.abc import Callable, Sequence
@@ -27,14 +28,6 @@ import nanoarrow as na
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-_DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
-
-
-def libpq_uri(url: str) -> str:
-    """postgresql+psycopg://… -> postgresql://… (libpq takes no SQLAlchemy driver suffix)."""
-    return _DRIVER_SUFFIX.sub(r"\1://", url)
-
 
 # DB-API's wrapper that turns Ctrl-C into a cancel of the running statement; a private helper of
 # adbc_driver_manager, so without it a call simply runs to its end before the interrupt is seen.
@@ -86,18 +79,6 @@ class Session:
             statement.set_sql_query(sql)
             statement.bind(batch)
             _call(statement, statement.execute_update)
-
-    def ingest(self, table: str, data: pa.RecordBatchReader, *, db_schema: str | None, temporary: bool) -> int:
-        """Append the stream's rows to an existing table with binary COPY; the number of rows."""
-        options = {adbc.StatementOptions.INGEST_TARGET_TABLE.value: table,
-                   adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_APPEND,
-                   adbc.StatementOptions.INGEST_TEMPORARY.value: "true" if temporary else "false"}
-        if db_schema is not None:
-            options[adbc.StatementOptions.INGEST_TARGET_DB_SCHEMA.value] = db_schema
-        with adbc.AdbcStatement(self.connection) as statement:
-            statement.set_options(**options)
-            statement.bind_stream(data)
-            return int(_call(statement, statement.execute_update))
 
     def commit(self) -> None:
         self.connection.commit()

@@ -30,7 +30,7 @@ from ..plan import LEDGER_TABLE
 
 if TYPE_CHECKING:
     from .adbc_session import Session
-    from .postgres import PostgresWarehouse
+    from .postgres import AnySession, PostgresWarehouse
 
 QUERY_GROUP = "manifest_loader_query"
 LOGIN_PREFIX = "manifest_loader_q_"
@@ -86,7 +86,7 @@ def _prepare(warehouse: PostgresWarehouse) -> tuple[str, str]:
     return name, password
 
 
-def _valid_until(session: Session) -> str:
+def _valid_until(session: AnySession) -> str:
     return str(session.execute(f"SELECT (now() + interval '{ROLE_LIFETIME}')::text")[0][0])
 
 
@@ -111,12 +111,15 @@ def login_uri(uri: str, user: str, password: str) -> str:
 @contextlib.contextmanager
 def sandbox_session(warehouse: PostgresWarehouse) -> Iterator[Session]:
     """A connection for one user query: a harmless role, READ ONLY; the caller rolls back."""
-    from .adbc_session import Session, libpq_uri
+    from .adbc_session import Session
+    from .pg_session import libpq_uri
 
+    own = warehouse.session
+    assert isinstance(own, Session), "queries run on the session `open_for_query` gives"
     harmless, may_create_roles = _harmless(warehouse)
-    warehouse.session.rollback()
+    own.rollback()
     if harmless:
-        yield warehouse.session
+        yield own
         return
     if not may_create_roles:
         raise LoadFailed(f"query refuses to run as the loader's role on {warehouse.target.display_url}: it is a "

@@ -1,9 +1,10 @@
-"""The Redshift emulator: PostgreSQL through ADBC, data streamed into binary COPY.
+"""The Redshift emulator: PostgreSQL, data streamed into binary COPY.
 
-One connection, autocommit off (`adbc_session.Session`): schema, tables, data, checks and
-ledger commit together.
-ADBC's `adbc_ingest` consumes a RecordBatchReader lazily (measured: RSS flat while 4M rows
-stream), so memory is bounded by the batch size.
+A load runs on one psycopg connection, autocommit off (`pg_session.Session`): schema, tables,
+data, checks and ledger commit together. Its rows go into the plan's own `COPY … FROM STDIN`
+statement as pgpq encodes them, in the read-ahead thread, batch by batch, so memory is bounded
+by the batch size. A user's query runs on ADBC (`adbc_session.Session`), whose results arrive
+as Arrow (`open_for_query`).
 """
 
 from __future__ import annotations
@@ -15,23 +16,27 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailed, ConstraintViolation, LoaderError, LoadFailed, QueryFailed
-from ..plan import STAGING_SUFFIX, Step, not_null_hint
+from ..plan import Step, not_null_hint
 from ..progress import Progress
 from ..sql_position import postgres_position
 from ..target import Target, mask_url, url_secrets
 from .base import QUERY_TIMEOUT_SECONDS, Warehouse
 
 if TYPE_CHECKING:
-    from .adbc_session import Session
+    from . import adbc_session, pg_session
+
+    # A load's session (`open`) or a query's (`open_for_query`).
+    AnySession = adbc_session.Session | pg_session.Session
 
 _LOCK_POLL_SECONDS = 1.0
-# Batches decoded, cast and checked ahead of the one COPY is sending (read_ahead.py): each is
+# Batches decoded, cast, checked and encoded ahead of the one COPY is sending (read_ahead.py): each is
 # casting.BATCH_ROWS rows, about 2 MB of the benchmark's data, so the queue adds ~8 MB at most.
 READ_AHEAD_BATCHES = 4
 _NOT_NULL = re.compile(r'null value in column "([^"]+)".*violates not-null constraint')
 # The server went away (terminated backend, shutdown, network): not the data's fault.
 _CONNECTION_LOST = re.compile(r"SQLSTATE: (57P0[1-3]|08[0-9A-Z]{3})|server closed the connection|"
-                              r"terminating connection|no connection to the server", re.IGNORECASE)
+                              r"terminating connection|no connection to the server|the connection is lost|"
+                              r"the connection is closed", re.IGNORECASE)
 _LOST_HINT = "nothing was committed (the server rolls back an interrupted transaction); apply again"
 
 
@@ -42,17 +47,30 @@ _CONNECT_HINTS = {True: "`manifest-loader emulator status` shows the managed emu
 class PostgresWarehouse(Warehouse):
     dialect_name = "postgres"
 
-    def __init__(self, session: Session, target: Target, progress: Progress, lock_timeout: float):
+    def __init__(self, session: AnySession, target: Target, progress: Progress, lock_timeout: float):
         self.session, self.target, self.progress, self.lock_timeout = session, target, progress, lock_timeout
 
     @classmethod
     def open(cls, target: Target, progress: Progress, lock_timeout: float) -> PostgresWarehouse:
-        from .adbc_session import Session, libpq_uri
+        from .pg_session import Session
+
+        return cls._connect(Session, target, progress, lock_timeout)
+
+    @classmethod
+    def open_for_query(cls, target: Target, progress: Progress, lock_timeout: float) -> PostgresWarehouse:
+        from .adbc_session import Session
+
+        return cls._connect(Session, target, progress, lock_timeout)
+
+    @classmethod
+    def _connect(cls, session_class: Callable[[str], AnySession], target: Target, progress: Progress,
+                 lock_timeout: float) -> PostgresWarehouse:
+        from .pg_session import libpq_uri
 
         assert target.url is not None
         failure: ConnectionFailed | None = None
         try:
-            session = Session(libpq_uri(target.url))
+            session = session_class(libpq_uri(target.url))
         except Exception as exc:
             failure = ConnectionFailed(f"cannot connect to the Redshift emulator at {target.display_url} "
                                        f"({target.url_source}): {_clean(exc, target.url)}",
@@ -83,7 +101,7 @@ class PostgresWarehouse(Warehouse):
             raise _failure(exc, sql, self.target) from None
 
     def begin(self) -> None:
-        # ADBC with autocommit off opens a transaction implicitly at the first statement.
+        # With autocommit off the driver opens a transaction implicitly at the first statement.
         # The load's only aggregates are the key checks, which group by a key that is (nearly)
         # unique per row: a hash aggregate spills to disk there, a sort does not, and a parallel
         # plan pushes every row through a Gather Merge. At 10M rows on 2 cores the primary-key
@@ -176,29 +194,40 @@ class PostgresWarehouse(Warehouse):
 
     def copy(self, step: Step, on_rows: Callable[[int], None]) -> int:
         import pyarrow as pa
+        from pgpq import ArrowToPostgresBinaryEncoder
 
         from ..casting import batches
         from ..read_ahead import read_ahead
         from ..stream_checks import BatchChecker
+        from .pg_session import Session
+
+        session = self.session
+        assert isinstance(session, Session), "loads run on the session `open` gives"
 
         columns = step.copy_columns
         schema = pa.schema([pa.field(self.target.dialect.stored_name(c.name), c.type.arrow_type())
                             for c in columns])
         source_names = [c.name for c in columns]
-        # The file the driver is sending (its errors name it) and the failure that stopped the stream.
+        # The file whose rows are being sent (errors name it) and the failure that stopped the stream.
         current: dict[str, Any] = {"file": "", "failure": None}
 
-        def produce() -> Generator[tuple[str, pa.RecordBatch], None, None]:
-            """Fetch, decode, cast and check, in the read-ahead thread: (file, batch)."""
+        def produce() -> Generator[tuple[str, int, bytes], None, None]:
+            """Fetch, decode, cast, check and encode, in the read-ahead thread: (file, rows, COPY data)."""
             reading = {"file": ""}
 
             def remember(display: str) -> None:
                 reading["file"] = display
 
             try:
+                # The encoder writes each batch in the types the table was created with (the
+                # schema above): the same binary PostgreSQL reads from ADBC's ingest, checked
+                # per type by tests/test_pg_copy_types.py.
+                encoder = ArrowToPostgresBinaryEncoder(schema)
+                yield "", 0, encoder.write_header()
                 stream = batches(files, source_names, schema, step.table or "", remember)
                 for batch in checker.checked(stream, lambda: reading["file"]) if checker else stream:
-                    yield reading["file"], batch
+                    yield reading["file"], batch.num_rows, encoder.write_batch(batch)
+                yield reading["file"], 0, encoder.finish()
             except LoaderError:   # says what failed (a staging failure too: staged_gate.py)
                 raise
             except Exception as exc:
@@ -206,17 +235,16 @@ class PostgresWarehouse(Warehouse):
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                                  hint="the whole apply was rolled back") from None
 
-        def read() -> Generator[pa.RecordBatch, None, None]:
-            # ADBC reports an error raised inside the stream as its own text (with a traceback):
-            # keep ours, which names the table and file and says what to do.
+        def send() -> Generator[bytes, None, None]:
             rows = 0
             try:
                 with contextlib.closing(read_ahead(produce(), READ_AHEAD_BATCHES, "manifest-loader-read")) as ahead:
-                    for display, batch in ahead:
+                    for display, count, data in ahead:
                         current["file"] = display
-                        yield batch
-                        rows += batch.num_rows
-                        on_rows(rows)
+                        yield data
+                        if count:
+                            rows += count
+                            on_rows(rows)
             except LoaderError as exc:
                 current["failure"] = exc
                 raise
@@ -224,14 +252,9 @@ class PostgresWarehouse(Warehouse):
         files = [(f.load_uri, f.source.display) for f in step.files]
         checker = BatchChecker(step.stream_checks, self.target.dialect.stored_name,
                                counts_bytes=self.target.dialect.varchar_counts == "bytes")
-        stream = read()
-        reader = pa.RecordBatchReader.from_batches(schema, stream)
-        into = step.into or step.table or ""
-        staging = into.endswith(STAGING_SUFFIX)
+        stream = send()
         try:
-            schema_name = None if staging else self.target.dialect.stored_name(self.target.schema)
-            return self.session.ingest(self.target.dialect.stored_name(into), reader, db_schema=schema_name,
-                                       temporary=staging)
+            return session.copy(step.sql, stream)
         except LoaderError:
             raise
         except Exception as exc:

@@ -145,7 +145,7 @@ def test_a_query_starts_its_own_transaction(pg_database: str) -> None:
     from manifest_loader.warehouses import connect
 
     target = query_target(None, "redshift", {"DW_SIMULATOR_REDSHIFT_URL": pg_database})
-    connection = connect(target, Progress(), 30)
+    connection = connect(target, Progress(), 30, for_query=True)   # as `manifest-loader query` opens it
     try:
         compat.install(connection)
         connection.execute("SELECT 1")

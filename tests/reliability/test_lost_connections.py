@@ -61,7 +61,7 @@ def test_backend_terminated_during_copy(redshift: Emulator, tmp_path: Path) -> N
             while not terminated and time.monotonic() < deadline:
                 for pid, query in admin.execute(
                         "SELECT pid, query FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
-                        "AND query ILIKE 'COPY %%\"events\"%%' AND pid <> pg_backend_pid()", (database,)).fetchall():
+                        "AND query ILIKE 'COPY %%.events (%%' AND pid <> pg_backend_pid()", (database,)).fetchall():
                     admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
                     terminated.append(query)
                 time.sleep(0.005)
