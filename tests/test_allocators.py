@@ -1,4 +1,4 @@
-"""What a load's memory comes from (allocators.py): Arrow's pool and glibc's arena cap."""
+"""What a load's memory comes from (allocators.py): Arrow's pool, glibc's arena cap and mmap threshold."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("ARROW_DEFAULT_MEMORY_POOL", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
+             if k not in ("ARROW_DEFAULT_MEMORY_POOL", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env={**clean, **env},
                           capture_output=True, text=True, timeout=120, check=True)
@@ -89,3 +89,30 @@ def test_glibc_arenas_are_capped_at_two_unless_the_user_tuned_malloc() -> None:
     assert int(_python(_ARENAS).stdout) <= 2
     # The same threads with the cap left to the user: more arenas, so the count above means something.
     assert int(_python(_ARENAS, GLIBC_TUNABLES="glibc.malloc.check=0").stdout) > 2
+
+
+# A 2 MiB block freed, then another taken: glibc's dynamic threshold (its default) has risen to
+# 2 MiB by then and takes the second from an arena; a fixed 1 MiB threshold maps it. mallinfo2's
+# hblks counts the mapped blocks.
+_MAPPED = """
+    import ctypes
+    import manifest_loader.cli
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                         "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.mallinfo2.restype = Info
+    libc.free(ctypes.c_void_p(libc.malloc(2 << 20)))
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(2 << 20)
+    print(libc.mallinfo2().hblks - before)
+    libc.free(ctypes.c_void_p(block))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only")
+def test_glibc_maps_large_blocks_whole_unless_the_user_tuned_malloc() -> None:
+    assert _python(_MAPPED).stdout.strip() == "1"
+    assert _python(_MAPPED, MALLOC_MMAP_THRESHOLD_="4194304").stdout.strip() == "0"   # the user's 4 MiB
+    assert _python(_MAPPED, GLIBC_TUNABLES="glibc.malloc.check=0").stdout.strip() == "0"   # glibc's own
