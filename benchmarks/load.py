@@ -446,8 +446,8 @@ def machine() -> dict[str, Any]:
     except (OSError, StopIteration):
         pass
     versions = {}
-    for package in ("manifest-loader", "pyarrow", "adbc-driver-postgresql", "duckdb", "fakesnow", "dlt", "pandas",
-                    "sqlalchemy", "psycopg", "moto", "boto3"):
+    for package in ("manifest-loader", "pyarrow", "pgpq", "adbc-driver-postgresql", "duckdb", "fakesnow", "dlt",
+                    "pandas", "sqlalchemy", "psycopg", "moto", "boto3"):
         try:
             from importlib.metadata import version
 

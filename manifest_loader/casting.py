@@ -25,8 +25,9 @@ from .storage import S3Location, s3_filesystem
 if TYPE_CHECKING:
     from .footer_cache import FooterSchema
 
-# Smaller batches keep the ADBC driver's COPY buffers small: peak RSS of a 1M-row load fell
-# from 284 to 246 MB going from 65,536 to 16,384 rows, at the same speed (docs/benchmarks.md).
+# Smaller batches keep each batch's COPY data small: peak RSS of a 1M-row load fell from 284 to
+# 246 MB going from 65,536 to 16,384 rows, at the same speed (measured when ADBC's driver encoded
+# the COPY; docs/benchmarks.md).
 BATCH_ROWS = 16_384
 READ_BUFFER_BYTES = 1024 * 1024
 

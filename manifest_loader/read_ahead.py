@@ -1,12 +1,13 @@
 """Run an iterator in a thread of its own, a few items ahead of the one consuming it.
 
 The Redshift emulator's load is a chain: fetch a staged object, decode its pages, cast the
-batch, check it, then the ADBC driver encodes it for binary COPY and the server stores it. Run
+batch, check it, encode it for binary COPY (pgpq), then send it and the server stores it. Run
 in one thread, the server waits while the loader decodes and the loader waits while the server
-stores (the raw ADBC baseline in benchmarks/ works that way). pyarrow's readers and kernels and
-the ADBC driver release the GIL, so reading the next batches in a second thread while the
-driver sends the current one overlaps the two halves (docs/benchmarks.md). The queue between
-them is bounded, so memory stays at `depth` batches however large the files are.
+stores (the raw ADBC baseline in benchmarks/ works that way). pyarrow's readers and kernels
+release the GIL, and so does psycopg while it waits for the socket, so reading and encoding the
+next batches in a second thread while the main thread sends the current one overlaps the two
+halves (docs/benchmarks.md). The queue between them is bounded, so memory stays at `depth`
+batches however large the files are.
 """
 
 from __future__ import annotations
