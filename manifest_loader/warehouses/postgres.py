@@ -220,8 +220,8 @@ class PostgresWarehouse(Warehouse):
 
             try:
                 # The encoder writes each batch in the types the table was created with (the
-                # schema above): the same binary PostgreSQL reads from ADBC's ingest, checked
-                # per type by tests/test_pg_copy_types.py.
+                # schema above); tests/test_pg_copy_types.py checks every portable type against
+                # the same values bound as parameters.
                 encoder = ArrowToPostgresBinaryEncoder(schema)
                 yield "", 0, encoder.write_header()
                 stream = batches(files, source_names, schema, step.table or "", remember)
