@@ -253,7 +253,7 @@ def _load(connection: Warehouse, resolved: ResolvedManifest, target: Target, ren
                 with staged_gate(staging) if streams else contextlib.nullcontext():
                     outcomes = Execution(plan, connection, run_id, progress, after_lock,
                                          versions=staging.result.version_ids,
-                                         before_commit=staging.finish if streams else lambda: None).run()
+                                         staging_done=staging.finish if streams else lambda: None).run()
             except StaleLedger:
                 progress.event("message", message="another apply changed the ledger while waiting; planning again")
                 continue

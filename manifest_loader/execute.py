@@ -39,10 +39,14 @@ class Execution:
     progress: Progress
     # Called right after the lock is taken: raises if another apply changed the ledger meanwhile.
     after_lock: Callable[[], None] = lambda: None
-    versions: Mapping[str, str] = field(default_factory=dict)   # staged key -> S3 VersionId
-    # Called before the commit: waits for staging still going on (staged_gate.py), raising its failure.
-    before_commit: Callable[[], object] = lambda: None
+    # staged key -> S3 VersionId, filled in by staging as each object is written.
+    versions: Mapping[str, str] = field(default_factory=dict)
+    # Waits for staging still going on (staged_gate.py), raising its failure. Called once: before
+    # the ledger records the staged objects (their versions are known only once they are written,
+    # and a load that streams may end first), else before the commit.
+    staging_done: Callable[[], object] = lambda: None
     outcomes: dict[str, TableOutcome] = field(default_factory=dict)
+    _staged: bool = field(default=False, init=False)
 
     def run(self) -> dict[str, TableOutcome]:
         self.outcomes = {t.name: TableOutcome(t.name, t.mode) for t in self.plan.tables}
@@ -64,7 +68,7 @@ class Execution:
                 self._step(step)
                 if step.action == "lock":
                     self.after_lock()
-            self.before_commit()
+            self._wait_for_staging()
             pause_point("commit")
             self.warehouse.commit()
         except BaseException:
@@ -99,11 +103,18 @@ class Execution:
         elif step.action == "check":
             self._check(step)
         elif step.action == "ledger":
+            if "staged_version" in step.param_names:
+                self._wait_for_staging()
             rows = [self._ledger_row(row, step) for row in step.params]
             self.warehouse.execute_many(step.sql, rows, step.param_names)
         else:
             params = step.params[0] if step.params else None
             self.warehouse.execute(step.sql, params, step.param_names)
+
+    def _wait_for_staging(self) -> None:
+        if not self._staged:
+            self._staged = True
+            self.staging_done()
 
     def _ledger_row(self, row: Mapping[str, Any], step: Step) -> Mapping[str, Any]:
         if "run_id" not in step.param_names:

@@ -13,7 +13,7 @@ object by object, for the one it is about to read:
   (`staged_source`);
 * any other object is waited for (`wait_staged`).
 
-Staging is finished and checked before the load commits (execute.py's before_commit), so an
+Staging is finished and checked before the load commits (execute.py's staging_done), so an
 object whose staging fails (a file changed since planning, S3 gone) fails the load, and nothing
 is loaded. Where the warehouse's COPY reads the stage itself, staging ends before the load
 starts and no gate is set: `wait_staged` returns at once and the others answer None.

@@ -4,6 +4,7 @@ transfer hides the response) a HEAD afterwards. Local and S3 sources, moto over 
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,18 @@ def test_local_sources_record_the_version_their_upload_wrote(versioned_stage: st
     assert len(heads) == (4 if multipart else 2), heads
 
 
-def test_s3_sources_record_the_version_their_copy_wrote(versioned_stage: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("copy_delay", [0.0, 1.5], ids=["as_it_comes", "copy_after_load"])
+def test_s3_sources_record_the_version_their_copy_wrote(versioned_stage: str, tmp_path: Path, copy_delay: float,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The emulator reads an S3 source while S3 copies it to the stage, so the rows can be in before
+    # the copy (and its version) is: copy_after_load holds each copy back until the load is done.
+    put = stage._put_s3
+
+    def slow_put(*args: Any) -> bool:
+        time.sleep(copy_delay)
+        return put(*args)
+
+    monkeypatch.setattr(stage, "_put_s3", slow_put)
     client = boto3.client("s3")
     for path in sorted(CUSTOMERS.glob("*.parquet")):
         client.upload_file(str(path), versioned_stage, f"raw/{path.name}")
