@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow.types as t
 
+from .arrow_values import array_of
 from .errors import LoadFailed
 from .fetch import local_copies
 from .fileuri import file_path
@@ -55,8 +56,11 @@ def cast_column(column: pa.Array, target: pa.DataType) -> pa.Array:
     if t.is_nested(column.type) and t.is_string(target):
         # A MAP is an object with string keys, as Redshift's SUPER and Snowflake's VARIANT hold it
         # (README, "MAP columns"); pyarrow keeps the last value of a repeated key, and warns.
-        values = column.to_pylist(maps_as_pydicts="lossy")
-        return pa.array([_json_text(v) for v in values], type=pa.string())
+        texts = [_json_text(v) for v in column.to_pylist(maps_as_pydicts="lossy")]
+        if all(text is None for text in texts):
+            return pa.nulls(len(texts), type=pa.string())
+        built = array_of(texts)   # not pa.array(): it imports pandas (arrow_values.py)
+        return built if built.type == pa.string() else pa.array(texts, type=pa.string())
     if t.is_null(column.type):
         return pa.nulls(len(column), type=target)
     return column.cast(target, safe=True)

@@ -7,8 +7,10 @@ import sys
 
 import pyarrow as pa
 import pytest
+from pandas_spy import asks_for_pandas
 
-from manifest_loader.warehouses.adbc_session import Session, _array
+from manifest_loader.arrow_values import array_of
+from manifest_loader.warehouses.adbc_session import Session
 
 
 @pytest.mark.parametrize("values", [
@@ -20,27 +22,12 @@ from manifest_loader.warehouses.adbc_session import Session, _array
     [1.5, None],
 ])
 def test_parameter_values_round_trip(values: list[object]) -> None:
-    assert _array(values).to_pylist() == values
+    assert array_of(values).to_pylist() == values
 
 
 def test_strings_and_integers_are_typed_as_the_driver_expects() -> None:
-    assert _array(["a", None]).type == pa.string() and _array([1, None]).type == pa.int64()
-    assert _array([None]).type == pa.null()
-
-
-_ASKS_FOR_PANDAS = """
-import sys
-asked = []
-class Spy:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "pandas":
-            asked.append(name)
-sys.meta_path.insert(0, Spy())
-import pyarrow as pa
-from manifest_loader.warehouses.adbc_session import _batch
-{code}
-print(bool(asked))
-"""
+    assert array_of(["a", None]).type == pa.string() and array_of([1, None]).type == pa.int64()
+    assert array_of([None]).type == pa.null()
 
 
 @pytest.mark.parametrize(("code", "asks"), [
@@ -49,9 +36,9 @@ print(bool(asked))
 ])
 def test_binding_parameters_never_asks_for_pandas(code: str, asks: bool) -> None:
     # Whether or not pandas is installed, pyarrow's conversions try to import it (0.3-0.5 s when it is).
-    out = subprocess.run([sys.executable, "-c", _ASKS_FOR_PANDAS.format(code=code)], capture_output=True,
-                         text=True, check=True).stdout
-    assert out.strip() == str(asks)
+    _, asked = asks_for_pandas(f"import pyarrow as pa\n"
+                               f"from manifest_loader.warehouses.adbc_session import _batch\n{code}")
+    assert asked is asks
 
 
 def test_statements_rows_and_rollback(pg_database: str) -> None:

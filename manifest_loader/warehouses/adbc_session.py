@@ -18,13 +18,13 @@ Their rows are read with nanoarrow, Arrow's small C-stream reader, without pyarr
 from __future__ import annotations
 
 import warnings
-from array import array
 from collections.abc import Callable, Sequence
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import adbc_driver_manager as adbc
 import nanoarrow as na
+
+from ..arrow_values import array_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -146,37 +146,8 @@ def _parameters(values: Sequence[Any]) -> tuple[Any, Any]:
 def _batch(columns: list[list[Any]]) -> pa.RecordBatch:
     import pyarrow as pa
 
-    arrays = [_array(values) for values in columns]
+    arrays = [array_of(values) for values in columns]
     return pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(columns))])
-
-
-def _array(values: list[Any]) -> pa.Array:
-    """One parameter's values as Arrow. Strings, integers and NULLs (every value the loader binds
-    on the emulator) are built from buffers: pa.array() imports pandas, when installed, to ask
-    whether the values are a DataFrame. Anything else goes through pa.array()."""
-    import pyarrow as pa
-    present = [v for v in values if v is not None]
-    kinds = {type(v) for v in present}
-    if not present:
-        return pa.nulls(len(values))
-    validity = None
-    if len(present) < len(values):
-        bits = bytearray((len(values) + 7) // 8)
-        for i, value in enumerate(values):
-            if value is not None:
-                bits[i // 8] |= 1 << (i % 8)
-        validity = pa.py_buffer(bytes(bits))
-    if kinds == {str}:
-        encoded = [b"" if v is None else v.encode() for v in values]
-        ends = list(accumulate((len(e) for e in encoded), initial=0))
-        if ends[-1] < 2**31:
-            offsets = array("i", ends).tobytes()
-            return pa.Array.from_buffers(pa.string(), len(values), [validity, pa.py_buffer(offsets),
-                                                                    pa.py_buffer(b"".join(encoded))])
-    if kinds == {int} and all(-(2**63) <= v < 2**63 for v in present):
-        data = array("q", [0 if v is None else v for v in values]).tobytes()
-        return pa.Array.from_buffers(pa.int64(), len(values), [validity, pa.py_buffer(data)])
-    return pa.array(values)
 
 
 def _call(statement: adbc.AdbcStatement, function: Callable[[], Any]) -> Any:
