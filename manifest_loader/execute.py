@@ -8,7 +8,7 @@ check and ledger insert succeeded. Any failure rolls the transaction back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,9 +103,11 @@ class Execution:
         elif step.action == "check":
             self._check(step)
         elif step.action == "ledger":
-            if "staged_version" in step.param_names:
+            rows: Sequence[Mapping[str, Any]] = step.params
+            if "run_id" in step.param_names:   # ledger_insert: this run and the versions it staged
                 self._wait_for_staging()
-            rows = [self._ledger_row(row, step) for row in step.params]
+                rows = [{**row, "run_id": self.run_id, "staged_version": self.versions.get(row["staged_key"])}
+                        for row in rows]
             self.warehouse.execute_many(step.sql, rows, step.param_names)
         else:
             params = step.params[0] if step.params else None
@@ -115,11 +117,6 @@ class Execution:
         if not self._staged:
             self._staged = True
             self.staging_done()
-
-    def _ledger_row(self, row: Mapping[str, Any], step: Step) -> Mapping[str, Any]:
-        if "run_id" not in step.param_names:
-            return row
-        return {**row, "run_id": self.run_id, "staged_version": self.versions.get(row["staged_key"])}
 
     def _copy(self, step: Step) -> None:
         table = step.table or ""
